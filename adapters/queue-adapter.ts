@@ -1,0 +1,68 @@
+/**
+ * The queue-adapter contract: how "run task T, attempt N" reaches workers.
+ *
+ * Terminology:
+ * - a *delivery* asks some worker to run one attempt of one task. Its identity is
+ *   `taskId + attempt`: enqueueing the same delivery twice while it is pending delivers it once.
+ * - a *consumer* takes deliveries from some queues, at most `concurrency` at a time, and hands
+ *   each to `handle`. The delivery is acknowledged when `handle` settles, whatever the outcome:
+ *   success, failure and retries are the store's business, never the adapter's.
+ *
+ * Where the contract is leaky, on purpose:
+ * - Delivery is at least once. The store is the source of truth and the worker's claim is fenced
+ *   by `taskId + attempt`, so a duplicate or stale delivery finds nothing to claim and is dropped.
+ * - An adapter may lose a delivery when its process or server dies (memory, a flushed Redis). The
+ *   store's reaper and reconciler enqueue again whatever the store holds as QUEUED or whose lease
+ *   expired, so adapters need not be durable to keep the system's promise that nothing is lost.
+ * - Priority and run-time ordering are best effort across consumers; `capabilities` says how
+ *   exact each adapter is, and the contract suite checks what it declares.
+ */
+
+export interface Delivery {
+  readonly taskId: string;
+  /** The attempt this delivery asks a worker to start (1 for the first run). */
+  readonly attempt: number;
+  readonly queue: string;
+  /** 1–10, higher first. */
+  readonly priority: number;
+  /** Never handed to a consumer before this instant. */
+  readonly runAt: Date;
+}
+
+export function deliveryId(delivery: Pick<Delivery, 'taskId' | 'attempt'>): string {
+  return `${delivery.taskId}:${delivery.attempt}`;
+}
+
+export interface EnqueueParams {
+  readonly deliveries: readonly Delivery[];
+}
+
+export interface ConsumeParams {
+  readonly queues: readonly string[];
+  /** The most deliveries this consumer has in `handle` at once. */
+  readonly concurrency: number;
+  readonly handle: (delivery: Delivery) => Promise<void>;
+}
+
+export interface Consumer {
+  /** Stops taking deliveries and resolves once those in `handle` have settled. */
+  stop(): Promise<void>;
+}
+
+export interface AdapterCapabilities {
+  /** `exact`: among due deliveries of one queue, a higher priority is always handed out first. */
+  readonly priority: 'exact' | 'approximate' | 'none';
+  /** Deliveries with a future `runAt` are held by the adapter rather than refused. */
+  readonly delayedDelivery: boolean;
+  /** Deliveries can commit in the same database transaction as the task rows. */
+  readonly transactionalEnqueue: boolean;
+}
+
+export interface QueueAdapter {
+  readonly name: string;
+  readonly capabilities: AdapterCapabilities;
+  enqueue(params: EnqueueParams): Promise<void>;
+  consume(params: ConsumeParams): Consumer;
+  /** Stops every consumer (letting in-flight deliveries settle) and releases connections. */
+  close(): Promise<void>;
+}

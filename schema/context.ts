@@ -1,0 +1,45 @@
+import DataLoader from 'dataloader';
+import type { EventBus } from '../src/events/event-bus.js';
+import type { JobService } from '../src/service/job-service.js';
+import type { JobEventRecord, TaskRecord } from '../src/store/records.js';
+import { eventPages, taskPages, type PageRequest } from '../src/store/queries.js';
+import { inKeyOrder } from './types/loaded-by-id.js';
+
+/**
+ * Per-request state of a GraphQL operation. Loaders are made fresh for each request, and a
+ * subscription replaces them before each event it yields, so no payload shows a stale task.
+ */
+export interface Context {
+  readonly service: JobService;
+  readonly bus: EventBus;
+  loaders: RequestLoaders;
+}
+
+export interface RequestLoaders {
+  readonly task: DataLoader<string, TaskRecord | null>;
+  readonly taskPage: DataLoader<PageRequest, TaskRecord[], string>;
+  readonly eventPage: DataLoader<PageRequest, JobEventRecord[], string>;
+}
+
+const pageKey = (request: PageRequest): string => `${request.jobId}:${request.offset}:${request.limit}`;
+
+/** Pages of many jobs' tasks (or events) requested in one tick cost one statement. */
+export function createLoaders(service: JobService): RequestLoaders {
+  return {
+    task: new DataLoader(async (ids) => inKeyOrder(ids, await service.tasksByIds(ids))),
+    taskPage: new DataLoader(async (requests) => splitPages(requests, await taskPages(service.db, requests), (t) => t.position), {
+      cacheKeyFn: pageKey,
+    }),
+    eventPage: new DataLoader(async (requests) => splitPages(requests, await eventPages(service.db, requests), (e) => e.seq - 1), {
+      cacheKeyFn: pageKey,
+    }),
+  };
+}
+
+function splitPages<T extends { jobId: string }>(requests: readonly PageRequest[], rows: readonly T[], index: (row: T) => number): T[][] {
+  return requests.map((r) => rows.filter((row) => row.jobId === r.jobId && index(row) >= r.offset && index(row) < r.offset + r.limit));
+}
+
+export function createContext(service: JobService, bus: EventBus): Context {
+  return { service, bus, loaders: createLoaders(service) };
+}

@@ -1,0 +1,14 @@
+import { builder } from './builder.js';
+import './types/errors.js';
+import './types/enums.js';
+import './types/task.js';
+import './types/job-event.js';
+import './types/job.js';
+import './queries.js';
+import './mutations/submit-job.js';
+import './mutations/task-commands.js';
+import './subscriptions/job-progress.js';
+
+export const schema = builder.toSchema({ sortSchema: true });
+export type { Context } from './context.js';
+export { createContext } from './context.js';

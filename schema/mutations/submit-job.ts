@@ -1,0 +1,59 @@
+import { ValidationError } from '../../src/errors/index.js';
+import type { SubmitJobInput } from '../../src/service/submit-input.js';
+import { builder } from '../builder.js';
+import { JobRef } from '../types/job.js';
+
+const TaskInputRef = builder.inputType('TaskInput', {
+  fields: (t) => ({
+    type: t.string({ required: true, description: 'A registered task type, e.g. `demo.sleep`.' }),
+    payload: t.field({ type: 'JSON', required: false, description: "Checked against the task type's schema." }),
+    queue: t.string({ required: false, description: "Defaults to the task type's queue, then the job's." }),
+    priority: t.int({ required: false, description: "1–10, higher first. Defaults to the job's." }),
+    maxAttempts: t.int({ required: false, description: 'Defaults to the task type’s, then 3.' }),
+    timeoutMs: t.int({ required: false, description: 'Aborts an attempt that runs longer.' }),
+  }),
+});
+
+const SubmitJobInputRef = builder.inputType('SubmitJobInput', {
+  fields: (t) => ({
+    name: t.string({ required: true }),
+    queue: t.string({ required: false, description: 'Defaults to `default`.' }),
+    priority: t.int({ required: false, description: '1–10, higher first. Defaults to 5.' }),
+    idempotencyKey: t.string({ required: false, description: 'A second submission with the same key returns the first job.' }),
+    metadata: t.field({ type: 'JSON', required: false }),
+    tasks: t.field({ type: [TaskInputRef], required: true }),
+  }),
+});
+
+builder.mutationField('submitJob', (t) =>
+  t.field({
+    type: JobRef,
+    args: { input: t.arg({ type: SubmitJobInputRef, required: true }) },
+    errors: {
+      types: [ValidationError],
+      result: { name: 'SubmitJobSuccess' },
+      union: { name: 'SubmitJobResult' },
+      dataField: { name: 'job' },
+    },
+    // `metadata` arrives as any JSON; the service checks it is an object before writing anything.
+    resolve: (_root, { input }, context) => context.service.submitJob(withoutNulls(input) as SubmitJobInput),
+  }),
+);
+
+type WithoutNulls<T> = T extends (infer U)[]
+  ? WithoutNulls<U>[]
+  : T extends object
+    ? { [K in keyof T]: null extends T[K] ? Exclude<WithoutNulls<T[K]>, null> | undefined : WithoutNulls<T[K]> }
+    : T;
+
+/** GraphQL gives an explicit `null` for an omitted optional field; the service wants it absent. */
+function withoutNulls<T>(value: T): WithoutNulls<T> {
+  if (Array.isArray(value)) return value.map(withoutNulls) as WithoutNulls<T>;
+  if (value === null || typeof value !== 'object' || value instanceof Date) return value as WithoutNulls<T>;
+  const out: Record<string, unknown> = {};
+  for (const [key, field] of Object.entries(value)) {
+    // Payload and metadata are the user's JSON: nulls inside them are data.
+    if (field !== null) out[key] = key === 'payload' || key === 'metadata' ? field : withoutNulls(field);
+  }
+  return out as WithoutNulls<T>;
+}

@@ -1,0 +1,68 @@
+import { resolveCursorConnection } from '@pothos/plugin-relay';
+import type { JobCursor } from '../src/store/queries.js';
+import type { JobRecord } from '../src/store/records.js';
+import { builder } from './builder.js';
+import { JobStatusEnum } from './types/enums.js';
+import { JobRef } from './types/job.js';
+import { TaskRef } from './types/task.js';
+
+builder.queryField('job', (t) =>
+  t.field({
+    type: JobRef,
+    nullable: true,
+    args: { id: t.arg.globalID({ required: true, for: JobRef }) },
+    resolve: (_root, args) => args.id.id,
+  }),
+);
+
+builder.queryField('task', (t) =>
+  t.field({
+    type: TaskRef,
+    nullable: true,
+    args: { id: t.arg.globalID({ required: true, for: TaskRef }) },
+    resolve: (_root, args) => args.id.id,
+  }),
+);
+
+builder.queryField('jobs', (t) =>
+  t.connection({
+    type: JobRef,
+    description: 'Jobs, newest first.',
+    args: {
+      status: t.arg({ type: [JobStatusEnum], required: false, description: 'Any of these statuses.' }),
+      queue: t.arg.string({ required: false }),
+      name: t.arg.string({ required: false }),
+      createdAfter: t.arg({ type: 'DateTime', required: false, description: 'Created at or after this instant.' }),
+      createdBefore: t.arg({ type: 'DateTime', required: false, description: 'Created before this instant.' }),
+    },
+    resolve: (_root, args, context) =>
+      resolveCursorConnection<Promise<JobRecord[]>>(
+        { args, toCursor: encodeJobCursor, maxSize: 500 },
+        ({ before, after, limit, inverted }) =>
+          context.service.listJobs({
+            filter: {
+              ...(args.status ? { status: args.status } : {}),
+              ...(args.queue != null ? { queue: args.queue } : {}),
+              ...(args.name != null ? { name: args.name } : {}),
+              ...(args.createdAfter ? { createdAfter: args.createdAfter } : {}),
+              ...(args.createdBefore ? { createdBefore: args.createdBefore } : {}),
+            },
+            ...(after ? { after: decodeJobCursor(after) } : {}),
+            ...(before ? { before: decodeJobCursor(before) } : {}),
+            limit,
+            inverted,
+          }),
+      ),
+  }),
+);
+
+function encodeJobCursor(job: JobRecord): string {
+  return Buffer.from(`${job.createdAt.toISOString()}|${job.id}`).toString('base64url');
+}
+
+function decodeJobCursor(cursor: string): JobCursor {
+  const [createdAt, id] = Buffer.from(cursor, 'base64url').toString().split('|');
+  const date = new Date(createdAt ?? '');
+  if (!id || Number.isNaN(date.getTime())) throw new Error(`Invalid cursor: ${cursor}`);
+  return { createdAt: date, id };
+}

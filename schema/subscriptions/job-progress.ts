@@ -1,0 +1,86 @@
+import { isFinalJobStatus } from '../../src/domain/state-machine.js';
+import { NotFoundError, ValidationError } from '../../src/errors/index.js';
+import type { JobEventRecord } from '../../src/store/records.js';
+import { builder } from '../builder.js';
+import { createLoaders, type Context } from '../context.js';
+import { parseGlobalId } from '../global-id.js';
+import { decodeEventId, JobEventRef } from '../types/job-event.js';
+import { EventInbox } from './event-inbox.js';
+
+/** With no live event for this long, the subscription reads the store in case one was missed. */
+const IDLE_CHECK_MS = 5_000;
+const REPLAY_PAGE = 1_000;
+
+builder.subscriptionField('jobProgress', (t) =>
+  t.field({
+    type: JobEventRef,
+    description:
+      "The job's events: first those stored after `after` (all when absent), then live ones, with no gap and no " +
+      'duplicate; completes once the job reaches a final status.',
+    args: {
+      jobId: t.arg.id({ required: true }),
+      after: t.arg.id({ required: false, description: 'The ID of the last event the client has seen.' }),
+    },
+    subscribe: (_root, args, context) =>
+      streamJobEvents(context, String(args.jobId), args.after == null ? undefined : String(args.after)),
+    resolve: (event) => event,
+  }),
+);
+
+async function* streamJobEvents(context: Context, globalJobId: string, after: string | undefined): AsyncGenerator<JobEventRecord> {
+  const jobId = parseGlobalId(globalJobId, 'Job', 'jobId');
+  let lastSeq = 0;
+  if (after !== undefined) {
+    const cursor = decodeEventId(after);
+    if (!cursor || cursor.jobId !== jobId) throw ValidationError.field('after', `"${after}" is not the ID of an event of this job`);
+    lastSeq = cursor.seq;
+  }
+  const [job] = await context.service.jobsByIds([jobId]);
+  if (!job) throw new NotFoundError('Job', globalJobId);
+
+  // Listen before reading the store, so nothing committed in between is missed.
+  const inbox = new EventInbox<JobEventRecord>();
+  const unsubscribe = context.bus.subscribe(jobId, (event) => inbox.push(event));
+  const emit = (event: JobEventRecord): JobEventRecord => {
+    lastSeq = event.seq;
+    context.loaders = createLoaders(context.service);
+    return event;
+  };
+  const isEnd = (event: JobEventRecord): boolean =>
+    event.type === 'JOB_STATUS_CHANGED' && event.data.jobStatus !== undefined && isFinalJobStatus(event.data.jobStatus);
+
+  try {
+    // Replays the store from lastSeq (up to `upTo`); true once the job's final event was sent.
+    const catchUp = async function* (upTo?: number): AsyncGenerator<JobEventRecord, boolean> {
+      for (;;) {
+        const page = await context.service.eventsAfter(jobId, lastSeq, REPLAY_PAGE);
+        for (const event of page) {
+          if (upTo !== undefined && event.seq > upTo) return false;
+          yield emit(event);
+          if (isEnd(event)) return true;
+        }
+        if (page.length < REPLAY_PAGE) return false;
+      }
+    };
+    if (yield* catchUp()) return;
+    const [now] = await context.service.jobsByIds([jobId]);
+    // Resumed after the final event: there is nothing more to send.
+    if (!now || (isFinalJobStatus(now.status) && lastSeq >= now.eventSeq)) return;
+
+    for (;;) {
+      const event = await inbox.next(IDLE_CHECK_MS);
+      if (event === undefined) {
+        if (yield* catchUp()) return;
+        continue;
+      }
+      if (event.seq <= lastSeq) continue;
+      // A gap means the bus dropped or reordered something: the store has it.
+      if (event.seq > lastSeq + 1 && (yield* catchUp(event.seq - 1))) return;
+      if (event.seq !== lastSeq + 1) continue;
+      yield emit(event);
+      if (isEnd(event)) return;
+    }
+  } finally {
+    unsubscribe();
+  }
+}

@@ -1,0 +1,10 @@
+import { EVENT_TYPES } from '../../src/domain/event-types.js';
+import { JOB_STATUSES, TASK_STATUSES } from '../../src/domain/state-machine.js';
+import { builder } from '../builder.js';
+
+export const JobStatusEnum = builder.enumType('JobStatus', { values: JOB_STATUSES });
+export const TaskStatusEnum = builder.enumType('TaskStatus', {
+  description: 'SCHEDULED: waiting for a run time or a retry backoff.',
+  values: TASK_STATUSES,
+});
+export const JobEventTypeEnum = builder.enumType('JobEventType', { values: EVENT_TYPES });

@@ -1,0 +1,45 @@
+import { InvalidStateError, JobQlError, NotFoundError, ValidationError, type FieldIssue } from '../../src/errors/index.js';
+import { builder } from '../builder.js';
+
+/** Errors are data: each mutation's result is a union of its success type and these. */
+export const ErrorInterface = builder.interfaceRef<JobQlError>('Error').implement({
+  description: 'Something the caller asked for could not be done. `code` is stable; `message` is for people.',
+  fields: (t) => ({
+    message: t.exposeString('message'),
+    code: t.exposeString('code'),
+  }),
+});
+
+const FieldIssueRef = builder.objectRef<FieldIssue>('FieldIssue').implement({
+  description: 'One problem with one input value.',
+  fields: (t) => ({
+    path: t.exposeString('path', { description: 'Where the value is, as a dotted path into the input, e.g. `tasks.2.payload.ms`.' }),
+    message: t.exposeString('message'),
+  }),
+});
+
+builder.objectType(ValidationError, {
+  name: 'ValidationError',
+  description: 'The input was refused before anything was written.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    details: t.field({ type: [FieldIssueRef], resolve: (error) => [...error.details] }),
+  }),
+});
+
+builder.objectType(NotFoundError, {
+  name: 'NotFoundError',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    id: t.exposeID('id', { description: 'The ID that was asked for.' }),
+  }),
+});
+
+builder.objectType(InvalidStateError, {
+  name: 'InvalidStateError',
+  description: 'The operation is not possible from the state the task or job is in now.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    currentStatus: t.exposeString('currentStatus'),
+  }),
+});

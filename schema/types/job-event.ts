@@ -1,0 +1,50 @@
+import { decodeGlobalID, encodeGlobalID } from '@pothos/plugin-relay';
+import type { JobEventRecord } from '../../src/store/records.js';
+import { builder } from '../builder.js';
+import { JobEventTypeEnum, JobStatusEnum, TaskStatusEnum } from './enums.js';
+import { ProgressRef, TaskErrorRef, TaskRef } from './task.js';
+
+const EVENT_TYPENAME = 'JobEvent';
+
+export function encodeEventId(event: Pick<JobEventRecord, 'jobId' | 'seq'>): string {
+  return encodeGlobalID(EVENT_TYPENAME, `${event.jobId}:${event.seq}`);
+}
+
+/** The job and sequence number an event ID names, or undefined when it is not an event ID. */
+export function decodeEventId(id: string): { jobId: string; seq: number } | undefined {
+  try {
+    const { typename, id: raw } = decodeGlobalID(id);
+    const match = /^(.+):(\d+)$/.exec(raw);
+    if (typename !== EVENT_TYPENAME || !match?.[1] || !match[2]) return undefined;
+    return { jobId: match[1], seq: Number(match[2]) };
+  } catch {
+    return undefined;
+  }
+}
+
+export const JobEventRef = builder.objectRef<JobEventRecord>('JobEvent').implement({
+  description: 'Something that happened to a job or one of its tasks. Events of a job are numbered without gaps.',
+  fields: (t) => ({
+    id: t.id({ description: 'Pass it as `after` to resume a subscription after this event.', resolve: encodeEventId }),
+    seq: t.exposeInt('seq', { description: "The event's number within its job, from 1." }),
+    type: t.expose('type', { type: JobEventTypeEnum }),
+    at: t.expose('at', { type: 'DateTime' }),
+    task: t.field({
+      type: TaskRef,
+      nullable: true,
+      // Through the request's own loader, never the node cache: see Context.
+      resolve: (event, _args, context) => (event.taskId ? context.loaders.task.load(event.taskId) : null),
+    }),
+    attempt: t.int({ nullable: true, resolve: (event) => event.data.attempt ?? null }),
+    taskStatus: t.field({ type: TaskStatusEnum, nullable: true, resolve: (event) => event.data.taskStatus ?? null }),
+    progress: t.field({ type: ProgressRef, nullable: true, resolve: (event) => event.data.progress ?? null }),
+    jobStatus: t.field({
+      type: JobStatusEnum,
+      nullable: true,
+      description: 'The status the job moved to (JOB_STATUS_CHANGED).',
+      resolve: (event) => event.data.jobStatus ?? null,
+    }),
+    error: t.field({ type: TaskErrorRef, nullable: true, resolve: (event) => event.data.error ?? null }),
+    message: t.string({ nullable: true, resolve: (event) => event.data.message ?? null }),
+  }),
+});

@@ -1,0 +1,55 @@
+import { resolveOffsetConnection } from '@pothos/plugin-relay';
+import { jobTaskCounts } from '../../src/store/job-bookkeeping.js';
+import type { JobRecord } from '../../src/store/records.js';
+import type { TaskStatusCounts } from '../../src/domain/state-machine.js';
+import { builder } from '../builder.js';
+import { JobStatusEnum } from './enums.js';
+import { JobEventRef } from './job-event.js';
+import { inKeyOrder } from './loaded-by-id.js';
+import { TaskRef } from './task.js';
+
+const TaskCountsRef = builder.objectRef<TaskStatusCounts>('TaskCounts').implement({
+  description: "How many of the job's tasks are in each status.",
+  fields: (t) => ({
+    queued: t.exposeInt('QUEUED'),
+    scheduled: t.exposeInt('SCHEDULED'),
+    running: t.exposeInt('RUNNING'),
+    succeeded: t.exposeInt('SUCCEEDED'),
+    failed: t.exposeInt('FAILED'),
+    cancelled: t.exposeInt('CANCELLED'),
+  }),
+});
+
+export const JobRef = builder.loadableNode('Job', {
+  description: 'A named unit of work made of tasks. Its status is derived from its tasks.',
+  id: { resolve: (job: JobRecord) => job.id },
+  load: async (ids: string[], context) => inKeyOrder(ids, await context.service.jobsByIds(ids)),
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    queue: t.exposeString('queue'),
+    priority: t.exposeInt('priority', { description: '1–10, higher first.' }),
+    status: t.expose('status', { type: JobStatusEnum }),
+    idempotencyKey: t.exposeString('idempotencyKey', { nullable: true }),
+    metadata: t.expose('metadata', { type: 'JSON' }),
+    taskCount: t.exposeInt('taskCount'),
+    taskCounts: t.field({ type: TaskCountsRef, resolve: (job) => jobTaskCounts(job) }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+    finishedAt: t.expose('finishedAt', { type: 'DateTime', nullable: true }),
+    tasks: t.connection({
+      type: TaskRef,
+      description: 'The tasks in the order they were submitted.',
+      resolve: (job, args, context) =>
+        resolveOffsetConnection({ args }, ({ offset, limit }) => context.loaders.taskPage.load({ jobId: job.id, offset, limit })),
+    }),
+    events: t.connection({
+      type: JobEventRef,
+      description: 'What happened to the job and its tasks, oldest first.',
+      resolve: (job, args, context) =>
+        resolveOffsetConnection({ args }, ({ offset, limit }) => context.loaders.eventPage.load({ jobId: job.id, offset, limit })),
+    }),
+  }),
+});
+
+// Declared here rather than in task.ts, which job.ts already imports.
+builder.objectField(TaskRef, 'job', (t) => t.field({ type: JobRef, resolve: (task) => task.jobId }));

@@ -1,0 +1,51 @@
+import type { TaskErrorValue, TaskProgressValue } from '../../src/store/database.js';
+import type { TaskRecord } from '../../src/store/records.js';
+import { builder } from '../builder.js';
+import { TaskStatusEnum } from './enums.js';
+import { inKeyOrder } from './loaded-by-id.js';
+
+export const TaskErrorRef = builder.objectRef<TaskErrorValue>('TaskError').implement({
+  description: "Why a task's latest attempt failed.",
+  fields: (t) => ({
+    message: t.exposeString('message'),
+    code: t.exposeString('code', { description: 'HANDLER_ERROR, or the `code` of the error the handler threw, or TIMEOUT, LEASE_EXPIRED…' }),
+  }),
+});
+
+export const ProgressRef = builder.objectRef<TaskProgressValue>('Progress').implement({
+  fields: (t) => ({
+    current: t.exposeFloat('current'),
+    total: t.exposeFloat('total', { nullable: true }),
+    percent: t.float({
+      nullable: true,
+      description: 'current / total as a percentage, when the total is known.',
+      resolve: (p) => (p.total ? Math.round((p.current / p.total) * 1000) / 10 : null),
+    }),
+    message: t.exposeString('message', { nullable: true }),
+  }),
+});
+
+export const TaskRef = builder.loadableNode('Task', {
+  description: 'One call of one registered handler with a JSON payload.',
+  id: { resolve: (task: TaskRecord) => task.id },
+  load: async (ids: string[], context) => inKeyOrder(ids, await context.service.tasksByIds(ids)),
+  fields: (t) => ({
+    key: t.exposeString('key', { nullable: true }),
+    type: t.exposeString('type'),
+    queue: t.exposeString('queue'),
+    priority: t.exposeInt('priority'),
+    status: t.expose('status', { type: TaskStatusEnum }),
+    payload: t.expose('payload', { type: 'JSON' }),
+    result: t.expose('result', { type: 'JSON', nullable: true }),
+    error: t.expose('error', { type: TaskErrorRef, nullable: true }),
+    progress: t.expose('progress', { type: ProgressRef, nullable: true }),
+    attempt: t.exposeInt('attempt', { description: 'The number of the latest attempt (0 before the first).' }),
+    maxAttempts: t.exposeInt('maxAttempts'),
+    timeoutMs: t.exposeInt('timeoutMs', { nullable: true }),
+    runAt: t.expose('runAt', { type: 'DateTime' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+    startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true }),
+    finishedAt: t.expose('finishedAt', { type: 'DateTime', nullable: true }),
+  }),
+});

@@ -1,0 +1,70 @@
+import { ValidationError, type FieldIssue } from '../errors/index.js';
+import type { NewJob, NewTask } from '../store/insert-job.js';
+import type { TaskRegistry } from '../tasks/task-registry.js';
+import { validatePayload } from '../tasks/validate-payload.js';
+import { LIMITS, submitJobInputSchema, type SubmitJobInput } from './submit-input.js';
+
+const DEFAULT_MAX_ATTEMPTS = 3;
+
+/**
+ * Turns a submission into the rows to write, or throws one ValidationError listing every problem
+ * (unknown task types, payloads their schema refuses, sizes and ranges). Nothing is written before
+ * this has passed.
+ */
+export async function validateSubmission(
+  input: SubmitJobInput,
+  registry: TaskRegistry,
+  options: { readonly maxTasksPerJob: number; readonly now: Date },
+): Promise<NewJob> {
+  const parsed = submitJobInputSchema(options.maxTasksPerJob).safeParse(input);
+  if (!parsed.success) {
+    throw new ValidationError(parsed.error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message })));
+  }
+  const job = parsed.data;
+  const issues: FieldIssue[] = [];
+  if (byteLength(job.metadata) > LIMITS.metadataBytes) {
+    issues.push({ path: 'metadata', message: `must serialise to at most ${LIMITS.metadataBytes} bytes of JSON` });
+  }
+
+  const tasks: NewTask[] = [];
+  for (const [index, task] of job.tasks.entries()) {
+    const at = `tasks.${index}`;
+    const definition = registry.get(task.type);
+    if (!definition) {
+      issues.push({ path: `${at}.type`, message: `unknown task type "${task.type}"; known types: ${registry.names().join(', ')}` });
+      continue;
+    }
+    if (byteLength(task.payload) > LIMITS.payloadBytes) {
+      issues.push({ path: `${at}.payload`, message: `must serialise to at most ${LIMITS.payloadBytes} bytes of JSON` });
+      continue;
+    }
+    const payload = await validatePayload(definition.payload, task.payload, `${at}.payload`);
+    if (!payload.ok) {
+      issues.push(...payload.issues);
+      continue;
+    }
+    tasks.push({
+      key: null,
+      type: task.type,
+      queue: task.queue ?? definition.queue ?? job.queue,
+      priority: task.priority ?? job.priority,
+      payload: payload.value,
+      maxAttempts: task.maxAttempts ?? definition.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+      timeoutMs: task.timeoutMs ?? definition.timeoutMs ?? null,
+      runAt: options.now,
+    });
+  }
+  if (issues.length > 0) throw new ValidationError(issues);
+  return {
+    name: job.name,
+    queue: job.queue,
+    priority: job.priority,
+    idempotencyKey: job.idempotencyKey ?? null,
+    metadata: job.metadata,
+    tasks,
+  };
+}
+
+function byteLength(value: unknown): number {
+  return value === undefined ? 0 : Buffer.byteLength(JSON.stringify(value));
+}

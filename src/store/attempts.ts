@@ -1,0 +1,163 @@
+import { sql, type Transaction } from 'kysely';
+import type { Database, Db, TaskErrorValue, TaskProgressValue } from './database.js';
+import { toJson } from './database.js';
+import { recordTaskChanges } from './job-bookkeeping.js';
+import type { JobEventRecord, TaskRecord } from './records.js';
+import { transitionTask } from './task-transition.js';
+
+/**
+ * The writes a worker makes for one attempt. Each is fenced by `taskId + attempt`: it applies only
+ * while the task is RUNNING that very attempt, so a duplicate delivery, or a zombie whose lease
+ * expired and whose task moved on, changes nothing.
+ */
+
+export interface AttemptRef {
+  readonly taskId: string;
+  readonly attempt: number;
+}
+
+export interface Claimed {
+  readonly task: TaskRecord;
+  readonly events: JobEventRecord[];
+}
+
+/** QUEUED with `attempt - 1` attempts behind it → RUNNING `attempt`, with a lease. */
+export async function claimAttempt(
+  db: Db,
+  ref: AttemptRef & { readonly workerId: string; readonly leaseMs: number },
+): Promise<Claimed | undefined> {
+  return db.transaction().execute(async (trx) => {
+    const now = new Date();
+    const outcome = await transitionTask(trx, ref.taskId, (task) =>
+      task.status === 'QUEUED' && task.attempt === ref.attempt - 1 && task.runAt <= now
+        ? {
+            to: 'RUNNING',
+            set: {
+              attempt: ref.attempt,
+              workerId: ref.workerId,
+              leaseExpiresAt: new Date(now.getTime() + ref.leaseMs),
+              startedAt: task.startedAt ?? now,
+              error: null,
+              progress: null,
+            },
+            events: [{ type: 'TASK_STARTED', taskId: task.id, data: { attempt: ref.attempt, taskStatus: 'RUNNING' } }],
+          }
+        : undefined,
+    );
+    if (!outcome.applied) return undefined;
+    await trx
+      .insertInto('taskAttempts')
+      .values({ taskId: ref.taskId, number: ref.attempt, status: 'RUNNING', workerId: ref.workerId, startedAt: now })
+      .execute();
+    return { task: outcome.task, events: outcome.events };
+  });
+}
+
+export interface AttemptEnd {
+  readonly task: TaskRecord;
+  readonly events: JobEventRecord[];
+}
+
+export async function completeAttempt(db: Db, ref: AttemptRef & { readonly result: unknown }): Promise<AttemptEnd | undefined> {
+  return db.transaction().execute(async (trx) => {
+    const now = new Date();
+    const outcome = await transitionTask(trx, ref.taskId, (task) =>
+      isRunning(task, ref)
+        ? {
+            to: 'SUCCEEDED',
+            set: { result: toJson(ref.result), finishedAt: now, leaseExpiresAt: null },
+            events: [{ type: 'TASK_SUCCEEDED', taskId: task.id, data: { attempt: ref.attempt, taskStatus: 'SUCCEEDED' } }],
+          }
+        : undefined,
+    );
+    if (!outcome.applied) return undefined;
+    await endAttemptRow(trx, ref, 'SUCCEEDED', null, now);
+    return { task: outcome.task, events: outcome.events };
+  });
+}
+
+/** Ends the attempt as failed: the task goes round again while attempts remain, else FAILED. */
+export async function failAttempt(db: Db, ref: AttemptRef & { readonly error: TaskErrorValue }): Promise<AttemptEnd | undefined> {
+  return db.transaction().execute(async (trx) => {
+    const now = new Date();
+    const outcome = await transitionTask(trx, ref.taskId, (task) => {
+      if (!isRunning(task, ref)) return undefined;
+      const data = { attempt: ref.attempt, error: ref.error, message: ref.error.message };
+      if (task.attempt - task.attemptBase < task.maxAttempts) {
+        return {
+          to: 'QUEUED',
+          set: { error: toJson(ref.error), leaseExpiresAt: null, workerId: null, runAt: now },
+          events: [{ type: 'TASK_RETRY_SCHEDULED', taskId: task.id, data: { ...data, taskStatus: 'QUEUED' } }],
+        };
+      }
+      return {
+        to: 'FAILED',
+        set: { error: toJson(ref.error), leaseExpiresAt: null, finishedAt: now },
+        events: [{ type: 'TASK_FAILED', taskId: task.id, data: { ...data, taskStatus: 'FAILED' } }],
+      };
+    });
+    if (!outcome.applied) return undefined;
+    await endAttemptRow(trx, ref, 'FAILED', ref.error, now);
+    return { task: outcome.task, events: outcome.events };
+  });
+}
+
+export async function endAttemptRow(
+  trx: Transaction<Database>,
+  ref: AttemptRef,
+  status: 'SUCCEEDED' | 'FAILED' | 'CANCELLED',
+  error: TaskErrorValue | null,
+  now: Date,
+): Promise<void> {
+  await trx
+    .updateTable('taskAttempts')
+    .set({ status, error: error ? toJson(error) : null, finishedAt: now })
+    .where('taskId', '=', ref.taskId)
+    .where('number', '=', ref.attempt)
+    .execute();
+}
+
+function isRunning(task: TaskRecord, ref: AttemptRef): boolean {
+  return task.status === 'RUNNING' && task.attempt === ref.attempt;
+}
+
+/** Stores the attempt's latest progress and its TASK_PROGRESS event; fenced like the rest. */
+export async function recordProgress(
+  db: Db,
+  ref: AttemptRef & { readonly progress: TaskProgressValue },
+): Promise<JobEventRecord[]> {
+  return db.transaction().execute(async (trx) => {
+    const task = await trx
+      .updateTable('tasks')
+      .set({ progress: toJson(ref.progress), updatedAt: new Date() })
+      .where('id', '=', ref.taskId)
+      .where('status', '=', 'RUNNING')
+      .where('attempt', '=', ref.attempt)
+      .returning(['id', 'jobId'])
+      .executeTakeFirst();
+    if (!task) return [];
+    const { events } = await recordTaskChanges(trx, task.jobId, [], [
+      { type: 'TASK_PROGRESS', taskId: task.id, data: { attempt: ref.attempt, progress: ref.progress } },
+    ]);
+    return events;
+  });
+}
+
+/** Pushes the lease of every listed attempt this worker still holds; returns those it holds. */
+export async function renewLeases(
+  db: Db,
+  params: { readonly workerId: string; readonly attempts: readonly AttemptRef[]; readonly leaseMs: number },
+): Promise<AttemptRef[]> {
+  if (params.attempts.length === 0) return [];
+  const rows = await db
+    .updateTable('tasks')
+    .set({ leaseExpiresAt: sql<Date>`now() + ${params.leaseMs} * interval '1 millisecond'` })
+    .where('status', '=', 'RUNNING')
+    .where('workerId', '=', params.workerId)
+    .where((eb) =>
+      eb.or(params.attempts.map((a) => eb.and([eb('id', '=', a.taskId), eb('attempt', '=', a.attempt)]))),
+    )
+    .returning(['id', 'attempt'])
+    .execute();
+  return rows.map((row) => ({ taskId: row.id, attempt: row.attempt }));
+}

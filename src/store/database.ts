@@ -1,0 +1,136 @@
+import { CamelCasePlugin, Kysely, PostgresDialect, type ColumnType, type Generated, type LogEvent } from 'kysely';
+import pg from 'pg';
+import type { JobStatus, TaskStatus } from '../domain/state-machine.js';
+import type { EventType } from '../domain/event-types.js';
+
+/** JSON columns: read as parsed values, written as JSON text (pg would turn JS arrays into SQL arrays). */
+type JsonColumn<T = unknown> = ColumnType<T, string, string>;
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+
+export interface TaskErrorValue {
+  readonly message: string;
+  readonly code: string;
+}
+
+export interface TaskProgressValue {
+  readonly current: number;
+  readonly total: number | null;
+  readonly message: string | null;
+}
+
+export interface JobsTable {
+  id: Generated<string>;
+  name: string;
+  queue: string;
+  priority: number;
+  status: JobStatus;
+  idempotencyKey: string | null;
+  metadata: JsonColumn<Record<string, unknown>>;
+  taskCount: number;
+  queuedCount: Generated<number>;
+  scheduledCount: Generated<number>;
+  runningCount: Generated<number>;
+  succeededCount: Generated<number>;
+  failedCount: Generated<number>;
+  cancelledCount: Generated<number>;
+  eventSeq: Generated<number>;
+  createdAt: Timestamp;
+  updatedAt: Timestamp;
+  finishedAt: NullableTimestamp;
+}
+
+export interface TasksTable {
+  id: Generated<string>;
+  jobId: string;
+  position: number;
+  key: string | null;
+  type: string;
+  queue: string;
+  priority: number;
+  status: TaskStatus;
+  payload: JsonColumn;
+  result: JsonColumn | null;
+  error: JsonColumn<TaskErrorValue> | null;
+  progress: JsonColumn<TaskProgressValue> | null;
+  attempt: Generated<number>;
+  /** `attempt` when retryTask last gave the task a fresh budget of `maxAttempts`. */
+  attemptBase: Generated<number>;
+  maxAttempts: number;
+  timeoutMs: number | null;
+  runAt: Timestamp;
+  leaseExpiresAt: NullableTimestamp;
+  workerId: string | null;
+  createdAt: Timestamp;
+  updatedAt: Timestamp;
+  startedAt: NullableTimestamp;
+  finishedAt: NullableTimestamp;
+}
+
+export interface TaskAttemptsTable {
+  taskId: string;
+  number: number;
+  status: TaskStatus;
+  workerId: string;
+  error: JsonColumn<TaskErrorValue> | null;
+  startedAt: Timestamp;
+  finishedAt: NullableTimestamp;
+}
+
+export interface JobEventData {
+  readonly attempt?: number;
+  readonly progress?: TaskProgressValue;
+  readonly jobStatus?: JobStatus;
+  readonly taskStatus?: TaskStatus;
+  readonly message?: string;
+  readonly error?: TaskErrorValue;
+}
+
+export interface JobEventsTable {
+  // bigserial: pg hands int8 back as a string, which is what an ID wants anyway.
+  id: Generated<string>;
+  jobId: string;
+  seq: number;
+  taskId: string | null;
+  type: EventType;
+  at: Timestamp;
+  data: JsonColumn<JobEventData>;
+}
+
+export interface Database {
+  jobs: JobsTable;
+  tasks: TasksTable;
+  taskAttempts: TaskAttemptsTable;
+  jobEvents: JobEventsTable;
+}
+
+export type Db = Kysely<Database>;
+
+export interface DatabaseOptions {
+  readonly connectionString: string;
+  /** A schema to put first on the search path: each test file gets its own. */
+  readonly schema?: string;
+  readonly maxConnections?: number;
+  /** Sees every statement: the query-count tests listen here. */
+  readonly onQuery?: (event: LogEvent) => void;
+}
+
+export function createDatabase(options: DatabaseOptions): Db {
+  const pool = new pg.Pool({
+    connectionString: options.connectionString,
+    max: options.maxConnections ?? 10,
+    ...(options.schema ? { options: `-c search_path=${options.schema},public` } : {}),
+  });
+  // An idle client whose server went away emits 'error'; the pool drops it and makes a new one.
+  pool.on('error', () => {});
+  return new Kysely<Database>({
+    dialect: new PostgresDialect({ pool }),
+    // Nested keys stay as written: payloads and results are the user's JSON, not our columns.
+    plugins: [new CamelCasePlugin({ maintainNestedObjectKeys: true })],
+    ...(options.onQuery ? { log: options.onQuery } : {}),
+  });
+}
+
+export function toJson(value: unknown): string {
+  return JSON.stringify(value ?? null);
+}

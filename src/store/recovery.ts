@@ -1,0 +1,42 @@
+import type { Db } from './database.js';
+import type { AttemptRef } from './attempts.js';
+
+/** The scans that keep the promise that nothing is lost when a process dies. */
+
+/** Running attempts whose worker stopped renewing the lease: it died, or hangs. */
+export async function findExpiredLeases(db: Db, params: { readonly now: Date; readonly limit: number }): Promise<AttemptRef[]> {
+  const rows = await db
+    .selectFrom('tasks')
+    .select(['id', 'attempt'])
+    .where('status', '=', 'RUNNING')
+    .where('leaseExpiresAt', '<', params.now)
+    .orderBy('leaseExpiresAt')
+    .limit(params.limit)
+    .execute();
+  return rows.map((row) => ({ taskId: row.id, attempt: row.attempt }));
+}
+
+export interface WaitingTask {
+  readonly id: string;
+  readonly attempt: number;
+  readonly queue: string;
+  readonly priority: number;
+  readonly runAt: Date;
+}
+
+/** QUEUED tasks of some queues, in pages by id, for enqueueing their next attempt again. */
+export async function findQueuedTasks(
+  db: Db,
+  params: { readonly queues: readonly string[]; readonly afterId: string | null; readonly limit: number },
+): Promise<WaitingTask[]> {
+  if (params.queues.length === 0) return [];
+  let query = db
+    .selectFrom('tasks')
+    .select(['id', 'attempt', 'queue', 'priority', 'runAt'])
+    .where('status', '=', 'QUEUED')
+    .where('queue', 'in', params.queues)
+    .orderBy('id')
+    .limit(params.limit);
+  if (params.afterId) query = query.where('id', '>', params.afterId);
+  return query.execute();
+}

@@ -1,0 +1,42 @@
+import type { Transaction, Updateable } from 'kysely';
+import { canTransitionTask, type TaskStatus } from '../domain/state-machine.js';
+import type { Database, TasksTable } from './database.js';
+import { recordTaskChanges, type NewJobEvent } from './job-bookkeeping.js';
+import type { JobEventRecord, JobRecord, TaskRecord } from './records.js';
+
+export interface TransitionPlan {
+  readonly to: TaskStatus;
+  readonly set?: Omit<Updateable<TasksTable>, 'status' | 'id' | 'jobId'>;
+  readonly events: readonly NewJobEvent[];
+}
+
+export type TransitionOutcome =
+  | { readonly applied: true; readonly task: TaskRecord; readonly previous: TaskRecord; readonly job: JobRecord; readonly events: JobEventRecord[] }
+  | { readonly applied: false; readonly task: TaskRecord | undefined };
+
+/**
+ * Locks one task, asks `plan` what to do given its current row (undefined: do nothing), applies it
+ * and records the job bookkeeping. Every write to a task goes through here, so the state machine
+ * is checked in one place: an illegal transition is a bug and throws.
+ */
+export async function transitionTask(
+  trx: Transaction<Database>,
+  taskId: string,
+  plan: (task: TaskRecord) => TransitionPlan | undefined,
+): Promise<TransitionOutcome> {
+  const current = await trx.selectFrom('tasks').selectAll().where('id', '=', taskId).forUpdate().executeTakeFirst();
+  if (!current) return { applied: false, task: undefined };
+  const next = plan(current);
+  if (!next) return { applied: false, task: current };
+  if (!canTransitionTask(current.status, next.to)) {
+    throw new Error(`illegal task transition ${current.status} → ${next.to} for task ${taskId}`);
+  }
+  const task = await trx
+    .updateTable('tasks')
+    .set({ ...next.set, status: next.to, updatedAt: new Date() })
+    .where('id', '=', taskId)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  const { job, events } = await recordTaskChanges(trx, task.jobId, [{ from: current.status, to: next.to }], next.events);
+  return { applied: true, task, previous: current, job, events };
+}

@@ -1,0 +1,46 @@
+import type { StandardSchemaV1 } from '@standard-schema/spec';
+import type { Logger } from 'pino';
+
+/** What a handler gets for one attempt of one task. */
+export interface TaskContext<Payload> {
+  readonly taskId: string;
+  readonly jobId: string;
+  readonly payload: Payload;
+  /** 1 for the first run, counting every attempt the task has made. */
+  readonly attempt: number;
+  /** Fires when the task is cancelled, times out, or this worker lost its lease on it. */
+  readonly signal: AbortSignal;
+  /** Reports progress; frequent calls are coalesced, the latest value always lands. */
+  progress(current: number, total?: number, message?: string): Promise<void>;
+  readonly log: Logger;
+}
+
+export interface TaskDefinition<Payload = unknown, Result = unknown> {
+  readonly name: string;
+  /** Any Standard Schema (zod 4, valibot, arktype…): checked at submit, its output is the payload. */
+  readonly payload: StandardSchemaV1<unknown, Payload>;
+  readonly handler: (context: TaskContext<Payload>) => Promise<Result> | Result;
+  readonly queue?: string;
+  readonly maxAttempts?: number;
+  readonly timeoutMs?: number;
+}
+
+/**
+ * A definition of any payload type, as a registry holds them. `any` because the payload type is
+ * both produced (by the schema) and consumed (by the handler), so no other type admits them all;
+ * `defineTask` already checked each handler against its own schema.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyTaskDefinition = TaskDefinition<any, unknown>;
+
+/** Declares a task type; the handler's payload type is inferred from the schema. */
+export function defineTask<Schema extends StandardSchemaV1, Result>(definition: {
+  readonly name: string;
+  readonly payload: Schema;
+  readonly handler: (context: TaskContext<StandardSchemaV1.InferOutput<Schema>>) => Promise<Result> | Result;
+  readonly queue?: string;
+  readonly maxAttempts?: number;
+  readonly timeoutMs?: number;
+}): TaskDefinition<StandardSchemaV1.InferOutput<Schema>, Result> {
+  return definition as TaskDefinition<StandardSchemaV1.InferOutput<Schema>, Result>;
+}

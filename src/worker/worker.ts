@@ -1,0 +1,193 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Consumer, Delivery, QueueAdapter } from '../../adapters/queue-adapter.js';
+import type { EventBus } from '../events/event-bus.js';
+import { TaskAbortedError, toError, type JobQlError } from '../errors/index.js';
+import type { Db, TaskErrorValue, TaskProgressValue } from '../store/database.js';
+import { claimAttempt, completeAttempt, failAttempt, recordProgress, renewLeases, type AttemptRef } from '../store/attempts.js';
+import type { TaskRecord } from '../store/records.js';
+import type { TaskRegistry } from '../tasks/task-registry.js';
+import { validatePayload } from '../tasks/validate-payload.js';
+import { ProgressWriter } from './progress-writer.js';
+import { nextAttemptDelivery } from './deliveries.js';
+import { startRecoveryLoops, type RecoveryLoops } from './recovery-loops.js';
+
+export interface WorkerOptions {
+  readonly db: Db;
+  readonly adapter: QueueAdapter;
+  readonly bus: EventBus;
+  readonly registry: TaskRegistry;
+  readonly logger: Logger;
+  readonly queues: readonly string[];
+  readonly concurrency: number;
+  /** How long a claim lasts without renewal before the reaper hands the task to someone else. */
+  readonly leaseMs: number;
+  readonly heartbeatMs: number;
+  readonly reaperIntervalMs: number;
+  readonly workerId?: string;
+}
+
+interface RunningAttempt {
+  readonly ref: AttemptRef;
+  readonly controller: AbortController;
+}
+
+export function newWorkerId(): string {
+  return `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+}
+
+/**
+ * Takes deliveries from the adapter, claims each attempt in the store (fenced), runs its handler
+ * and writes the outcome. Keeps the leases of its running attempts alive with a heartbeat, and
+ * runs the loops that re-queue what dead workers left behind.
+ */
+export class Worker {
+  readonly workerId: string;
+  private readonly running = new Map<string, RunningAttempt>();
+  private consumer: Consumer | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private recovery: RecoveryLoops | undefined;
+  private unsubscribeCancel: (() => void) | undefined;
+
+  constructor(private readonly options: WorkerOptions) {
+    this.workerId = options.workerId ?? newWorkerId();
+  }
+
+  async start(): Promise<void> {
+    const { adapter, bus, queues, concurrency } = this.options;
+    this.unsubscribeCancel = bus.onCancelRequested((taskId) => this.abortRunning(taskId, 'CANCELLED'));
+    this.recovery = await startRecoveryLoops({ ...this.options, enqueue: (d) => this.enqueue(d) });
+    this.consumer = adapter.consume({ queues, concurrency, handle: (delivery) => this.handle(delivery) });
+    this.heartbeat = setInterval(() => void this.renewLeases(), this.options.heartbeatMs);
+    this.options.logger.info({ workerId: this.workerId, queues, concurrency }, 'worker started');
+  }
+
+  /** Stops taking deliveries and waits for the running attempts to finish. */
+  async stop(): Promise<void> {
+    this.unsubscribeCancel?.();
+    await this.recovery?.stop();
+    await this.consumer?.stop();
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.consumer = undefined;
+  }
+
+  private async handle(delivery: Delivery): Promise<void> {
+    const { db, bus, leaseMs } = this.options;
+    const claimed = await claimAttempt(db, { ...delivery, workerId: this.workerId, leaseMs });
+    if (!claimed) return; // a duplicate or stale delivery: someone else has it, or it is done
+    bus.publish(claimed.events);
+    await this.run(claimed.task);
+  }
+
+  private async run(task: TaskRecord): Promise<void> {
+    const ref: AttemptRef = { taskId: task.id, attempt: task.attempt };
+    const log = this.options.logger.child({ jobId: task.jobId, taskId: task.id, attempt: task.attempt, workerId: this.workerId });
+    const controller = new AbortController();
+    this.running.set(task.id, { ref, controller });
+    const progress = new ProgressWriter<TaskProgressValue>(async (value) => {
+      this.options.bus.publish(await recordProgress(this.options.db, { ...ref, progress: value }));
+    });
+    try {
+      const result = await this.execute(task, controller.signal, log, (value) => progress.report(value));
+      await progress.flush();
+      const end = await completeAttempt(this.options.db, { ...ref, result });
+      if (end) this.options.bus.publish(end.events);
+    } catch (thrown) {
+      await progress.flush().catch(() => {});
+      await this.recordFailure(task, ref, thrown, controller.signal, log);
+    } finally {
+      this.running.delete(task.id);
+    }
+  }
+
+  private async execute(
+    task: TaskRecord,
+    signal: AbortSignal,
+    log: Logger,
+    report: (value: TaskProgressValue) => Promise<void>,
+  ): Promise<unknown> {
+    const definition = this.options.registry.get(task.type);
+    if (!definition) throw codedError('UNKNOWN_TASK_TYPE', `No handler for task type ${task.type} in worker ${this.workerId}`);
+    const payload = await validatePayload(definition.payload, task.payload, 'payload');
+    if (!payload.ok) throw codedError('INVALID_PAYLOAD', payload.issues.map((i) => `${i.path}: ${i.message}`).join('; '));
+    const timeoutMs = task.timeoutMs ?? definition.timeoutMs;
+    const timer = timeoutMs
+      ? setTimeout(() => this.abortRunning(task.id, 'TIMEOUT', `Attempt timed out after ${timeoutMs} ms`), timeoutMs)
+      : undefined;
+    try {
+      const handlerDone = Promise.resolve(
+        definition.handler({
+          taskId: task.id,
+          jobId: task.jobId,
+          payload: payload.value,
+          attempt: task.attempt,
+          signal,
+          log,
+          progress: (current, total, message) => report({ current, total: total ?? null, message: message ?? null }),
+        }),
+      );
+      // The attempt ends when its signal fires even if the handler ignores it, so a stuck handler
+      // cannot hold the task; it keeps running detached until it returns.
+      return await Promise.race([handlerDone, rejectOnAbort(signal)]);
+    } finally {
+      if (timer) clearTimeout(timer);
+    }
+  }
+
+  private async recordFailure(task: TaskRecord, ref: AttemptRef, thrown: unknown, signal: AbortSignal, log: Logger): Promise<void> {
+    const reason: unknown = signal.aborted ? signal.reason : thrown;
+    const error = toError(reason);
+    // A cancelled task is already CANCELLED in the store, and a lost lease belongs to another attempt.
+    if (error instanceof TaskAbortedError && (error.code === 'CANCELLED' || error.code === 'LEASE_LOST')) {
+      log.info({ code: error.code }, 'attempt aborted');
+      return;
+    }
+    const value: TaskErrorValue = { message: error.message, code: errorCode(error) };
+    log.warn({ err: error }, 'attempt failed');
+    const end = await failAttempt(this.options.db, { ...ref, error: value });
+    if (!end) return;
+    this.options.bus.publish(end.events);
+    if (end.task.status === 'QUEUED') await this.enqueue([nextAttemptDelivery(end.task)]);
+  }
+
+  private async enqueue(deliveries: readonly Delivery[]): Promise<void> {
+    if (deliveries.length > 0) await this.options.adapter.enqueue({ deliveries });
+  }
+
+  private abortRunning(taskId: string, cause: TaskAbortedError['code'], message?: string): void {
+    const attempt = this.running.get(taskId);
+    if (!attempt || attempt.controller.signal.aborted) return;
+    attempt.controller.abort(new TaskAbortedError(cause, message ?? `Attempt aborted: ${cause.toLowerCase()}`));
+  }
+
+  private async renewLeases(): Promise<void> {
+    const attempts = [...this.running.values()].map((r) => r.ref);
+    if (attempts.length === 0) return;
+    try {
+      const held = await renewLeases(this.options.db, { workerId: this.workerId, attempts, leaseMs: this.options.leaseMs });
+      const heldKeys = new Set(held.map((a) => `${a.taskId}:${a.attempt}`));
+      for (const { ref } of this.running.values()) {
+        if (!heldKeys.has(`${ref.taskId}:${ref.attempt}`)) this.abortRunning(ref.taskId, 'LEASE_LOST', 'This worker lost its lease on the task');
+      }
+    } catch (error) {
+      this.options.logger.warn({ err: toError(error) }, 'lease renewal failed; will retry');
+    }
+  }
+}
+
+function rejectOnAbort(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+  });
+}
+
+function codedError(code: string, message: string): Error & { code: string } {
+  return Object.assign(new Error(message), { code });
+}
+
+function errorCode(error: Error): string {
+  const code = (error as Partial<JobQlError>).code;
+  return typeof code === 'string' && code.length > 0 ? code : 'HANDLER_ERROR';
+}

@@ -1,0 +1,256 @@
+import { graphql } from './generated/index.js';
+
+/** The operations the end-to-end tests send, typed by `npm run codegen`. */
+
+export const SubmitJob = graphql(`
+  mutation SubmitJob($input: SubmitJobInput!) {
+    submitJob(input: $input) {
+      __typename
+      ... on SubmitJobSuccess {
+        job {
+          id
+          name
+          queue
+          priority
+          status
+          taskCount
+          tasks(first: 100) {
+            edges {
+              node {
+                id
+                type
+                status
+                payload
+              }
+            }
+          }
+        }
+      }
+      ... on Error {
+        message
+        code
+      }
+      ... on ValidationError {
+        details {
+          path
+          message
+        }
+      }
+    }
+  }
+`);
+
+export const GetJob = graphql(`
+  query GetJob($id: ID!) {
+    job(id: $id) {
+      id
+      name
+      status
+      taskCount
+      taskCounts {
+        queued
+        running
+        succeeded
+        failed
+        cancelled
+      }
+      finishedAt
+      tasks(first: 100) {
+        edges {
+          node {
+            id
+            type
+            status
+            attempt
+            maxAttempts
+            result
+            error {
+              message
+              code
+            }
+            progress {
+              current
+              total
+              percent
+              message
+            }
+          }
+        }
+      }
+    }
+  }
+`);
+
+export const GetTask = graphql(`
+  query GetTask($id: ID!) {
+    task(id: $id) {
+      id
+      status
+      attempt
+      job {
+        id
+        status
+      }
+    }
+  }
+`);
+
+export const NodeById = graphql(`
+  query NodeById($id: ID!) {
+    node(id: $id) {
+      __typename
+      id
+      ... on Job {
+        name
+      }
+      ... on Task {
+        type
+      }
+    }
+  }
+`);
+
+export const ListJobs = graphql(`
+  query ListJobs($first: Int, $after: String, $last: Int, $before: String, $status: [JobStatus!], $queue: String, $name: String) {
+    jobs(first: $first, after: $after, last: $last, before: $before, status: $status, queue: $queue, name: $name) {
+      edges {
+        cursor
+        node {
+          id
+          name
+          status
+          queue
+          tasks(first: 10) {
+            edges {
+              node {
+                id
+                type
+                status
+              }
+            }
+          }
+        }
+      }
+      pageInfo {
+        hasNextPage
+        hasPreviousPage
+        endCursor
+        startCursor
+      }
+    }
+  }
+`);
+
+export const JobEvents = graphql(`
+  query JobEvents($id: ID!, $first: Int, $after: String) {
+    job(id: $id) {
+      id
+      events(first: $first, after: $after) {
+        edges {
+          node {
+            id
+            seq
+            type
+            jobStatus
+          }
+        }
+        pageInfo {
+          hasNextPage
+          endCursor
+        }
+      }
+    }
+  }
+`);
+
+export const RetryTask = graphql(`
+  mutation RetryTask($id: ID!) {
+    retryTask(id: $id) {
+      __typename
+      ... on RetryTaskSuccess {
+        task {
+          id
+          status
+          attempt
+          job {
+            id
+            status
+          }
+        }
+      }
+      ... on Error {
+        message
+        code
+      }
+    }
+  }
+`);
+
+export const CancelTask = graphql(`
+  mutation CancelTask($id: ID!) {
+    cancelTask(id: $id) {
+      __typename
+      ... on CancelTaskSuccess {
+        task {
+          id
+          status
+          job {
+            id
+            status
+          }
+        }
+      }
+      ... on Error {
+        message
+        code
+      }
+    }
+  }
+`);
+
+export const CancelJob = graphql(`
+  mutation CancelJob($id: ID!) {
+    cancelJob(id: $id) {
+      __typename
+      ... on CancelJobSuccess {
+        job {
+          id
+          status
+          taskCounts {
+            cancelled
+            succeeded
+          }
+        }
+      }
+      ... on Error {
+        message
+        code
+      }
+    }
+  }
+`);
+
+export const JobProgress = graphql(`
+  subscription JobProgress($jobId: ID!, $after: ID) {
+    jobProgress(jobId: $jobId, after: $after) {
+      id
+      seq
+      type
+      at
+      attempt
+      jobStatus
+      message
+      progress {
+        current
+        total
+        percent
+        message
+      }
+      task {
+        id
+        type
+        status
+      }
+    }
+  }
+`);
