@@ -11,7 +11,7 @@ const config: CodegenConfig = {
   // ESM: generated imports carry their .js extension.
   emitLegacyCommonJSImports: false,
   generates: {
-    'tests/graphql/generated/': {
+    [process.env['CODEGEN_OUTPUT'] ?? 'tests/graphql/generated/']: {
       preset: 'client',
       presetConfig: { fragmentMasking: false },
       config: {

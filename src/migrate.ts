@@ -15,7 +15,7 @@ const connectionString = config.DATABASE_URL ?? embedded?.connectionString ?? ''
 const db = createDatabase({ connectionString, ...(config.DATABASE_SCHEMA ? { schema: config.DATABASE_SCHEMA } : {}) });
 try {
   if (config.DATABASE_SCHEMA) await ensureSchema(db, config.DATABASE_SCHEMA);
-  await migrateToLatest(db);
+  await migrateToLatest(db, config.DATABASE_SCHEMA);
   logger.info('database is at the latest migration');
 } finally {
   await db.destroy();

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { LogEvent } from 'kysely';
 import pino, { type Logger } from 'pino';
 import { createMemoryAdapter } from '../adapters/memory/memory-adapter.js';
 import type { QueueAdapter } from '../adapters/queue-adapter.js';
@@ -19,6 +20,8 @@ export interface JobQlOptions {
   /** Task types to register beside the demo ones. */
   readonly tasks?: readonly AnyTaskDefinition[];
   readonly logger?: Logger;
+  /** Sees every SQL statement (the query-count tests count them). */
+  readonly onQuery?: (event: LogEvent) => void;
 }
 
 export interface JobQl {
@@ -53,10 +56,14 @@ export async function startJobQl(options: JobQlOptions): Promise<JobQl> {
       stack.push(() => embedded.stop());
       connectionString = embedded.connectionString;
     }
-    const db = createDatabase({ connectionString, ...(config.DATABASE_SCHEMA ? { schema: config.DATABASE_SCHEMA } : {}) });
+    const db = createDatabase({
+      connectionString,
+      ...(config.DATABASE_SCHEMA ? { schema: config.DATABASE_SCHEMA } : {}),
+      ...(options.onQuery ? { onQuery: options.onQuery } : {}),
+    });
     stack.push(() => db.destroy());
     if (config.DATABASE_SCHEMA) await ensureSchema(db, config.DATABASE_SCHEMA);
-  await migrateToLatest(db);
+  await migrateToLatest(db, config.DATABASE_SCHEMA);
 
     const registry = new TaskRegistry([...demoTasks, ...(options.tasks ?? [])]);
     const adapter: QueueAdapter = createMemoryAdapter();

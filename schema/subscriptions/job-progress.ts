@@ -50,32 +50,33 @@ async function* streamJobEvents(context: Context, globalJobId: string, after: st
     event.type === 'JOB_STATUS_CHANGED' && event.data.jobStatus !== undefined && isFinalJobStatus(event.data.jobStatus);
 
   try {
-    // Replays the store from lastSeq (up to `upTo`); true once the job's final event was sent.
-    const catchUp = async function* (upTo?: number): AsyncGenerator<JobEventRecord, boolean> {
+    // Sends stored events after lastSeq (up to `upTo`); true once it sent a final status change.
+    // The first replay runs through old final statuses: a retried task reopened the job since.
+    const catchUp = async function* (options: { upTo?: number; endAtFinal: boolean }): AsyncGenerator<JobEventRecord, boolean> {
       for (;;) {
         const page = await context.service.eventsAfter(jobId, lastSeq, REPLAY_PAGE);
         for (const event of page) {
-          if (upTo !== undefined && event.seq > upTo) return false;
+          if (options.upTo !== undefined && event.seq > options.upTo) return false;
           yield emit(event);
-          if (isEnd(event)) return true;
+          if (options.endAtFinal && isEnd(event)) return true;
         }
         if (page.length < REPLAY_PAGE) return false;
       }
     };
-    if (yield* catchUp()) return;
+    yield* catchUp({ endAtFinal: false });
     const [now] = await context.service.jobsByIds([jobId]);
-    // Resumed after the final event: there is nothing more to send.
+    // The job is final and everything up to its last event was sent (or resumed after it).
     if (!now || (isFinalJobStatus(now.status) && lastSeq >= now.eventSeq)) return;
 
     for (;;) {
       const event = await inbox.next(IDLE_CHECK_MS);
       if (event === undefined) {
-        if (yield* catchUp()) return;
+        if (yield* catchUp({ endAtFinal: true })) return;
         continue;
       }
       if (event.seq <= lastSeq) continue;
       // A gap means the bus dropped or reordered something: the store has it.
-      if (event.seq > lastSeq + 1 && (yield* catchUp(event.seq - 1))) return;
+      if (event.seq > lastSeq + 1 && (yield* catchUp({ upTo: event.seq - 1, endAtFinal: true }))) return;
       if (event.seq !== lastSeq + 1) continue;
       yield emit(event);
       if (isEnd(event)) return;

@@ -1,16 +1,13 @@
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { FileMigrationProvider, Migrator, sql, type MigrationResultSet } from 'kysely';
+import { Migrator, sql, type MigrationResultSet } from 'kysely';
+import { migrations } from '../../migrations/index.js';
 import type { Db } from './database.js';
 
-const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
-
-export function createMigrator(db: Db): Migrator {
-  return new Migrator({
-    db,
-    provider: new FileMigrationProvider({ fs, path, migrationFolder: MIGRATIONS_DIR }),
-  });
+/**
+ * `schema` is where the bookkeeping tables live: Kysely looks them up by name across every schema
+ * of the database, so it must be told which one is ours (tests run many schemas side by side).
+ */
+export function createMigrator(db: Db, schema = 'public'): Migrator {
+  return new Migrator({ db, provider: { getMigrations: async () => migrations }, migrationTableSchema: schema });
 }
 
 function assertSucceeded(result: MigrationResultSet): void {
@@ -21,12 +18,12 @@ function assertSucceeded(result: MigrationResultSet): void {
   }
 }
 
-export async function migrateToLatest(db: Db): Promise<void> {
-  assertSucceeded(await createMigrator(db).migrateToLatest());
+export async function migrateToLatest(db: Db, schema?: string): Promise<void> {
+  assertSucceeded(await createMigrator(db, schema).migrateToLatest());
 }
 
-export async function migrateDownAll(db: Db): Promise<void> {
-  const migrator = createMigrator(db);
+export async function migrateDownAll(db: Db, schema?: string): Promise<void> {
+  const migrator = createMigrator(db, schema);
   for (;;) {
     const result = await migrator.migrateDown();
     assertSucceeded(result);

@@ -90,7 +90,8 @@ export class Worker {
     });
     try {
       const result = await this.execute(task, controller.signal, log, (value) => progress.report(value));
-      await progress.flush();
+      // Progress is best effort: a failed progress write never fails the attempt.
+      await progress.flush().catch(() => {});
       const end = await completeAttempt(this.options.db, { ...ref, result });
       if (end) this.options.bus.publish(end.events);
     } catch (thrown) {

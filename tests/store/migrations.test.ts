@@ -1,0 +1,30 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
+import { migrateDownAll, migrateToLatest } from '../../src/store/migrator.js';
+import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
+
+let testDb: TestDatabase | undefined;
+
+afterEach(async () => {
+  await testDb?.drop();
+});
+
+async function tables(t: TestDatabase): Promise<string[]> {
+  const result = await sql<{ name: string }>`
+    select table_name as name from information_schema.tables where table_schema = ${t.schema} order by table_name`.execute(t.db);
+  return result.rows.map((row) => row.name).filter((name) => !name.startsWith('kysely_'));
+}
+
+describe('migrations', () => {
+  it('run up, down and up again on a fresh schema', async () => {
+    testDb = await createTestDatabase({ migrate: false });
+    await migrateToLatest(testDb.db, testDb.schema);
+    expect(await tables(testDb)).toEqual(['job_events', 'jobs', 'task_attempts', 'tasks']);
+    await migrateDownAll(testDb.db, testDb.schema);
+    expect(await tables(testDb)).toEqual([]);
+    await migrateToLatest(testDb.db, testDb.schema);
+    expect(await tables(testDb)).toEqual(['job_events', 'jobs', 'task_attempts', 'tasks']);
+    // Running again is a no-op.
+    await migrateToLatest(testDb.db, testDb.schema);
+  });
+});

@@ -1,0 +1,37 @@
+import type { LogEvent } from 'kysely';
+import { configSchema } from '../../src/config.js';
+import { startJobQl, type JobQl } from '../../src/runtime.js';
+import type { AnyTaskDefinition } from '../../src/tasks/define-task.js';
+import { dropSchema, newSchemaName, TEST_DATABASE_URL } from './test-database.js';
+
+export interface TestApp extends JobQl {
+  readonly schema: string;
+}
+
+/** The real server, on a free port, with a worker, in a fresh schema of the test database. */
+export async function startTestApp(
+  options: { env?: Record<string, string>; tasks?: readonly AnyTaskDefinition[]; onQuery?: (event: LogEvent) => void } = {},
+): Promise<TestApp> {
+  const schema = newSchemaName('e2e');
+  const config = configSchema.parse({
+    DATABASE_URL: TEST_DATABASE_URL,
+    DATABASE_SCHEMA: schema,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: process.env['TEST_LOG_LEVEL'] ?? 'silent',
+    ...options.env,
+  });
+  const app = await startJobQl({
+    config,
+    ...(options.tasks ? { tasks: options.tasks } : {}),
+    ...(options.onQuery ? { onQuery: options.onQuery } : {}),
+  });
+  return {
+    ...app,
+    schema,
+    async stop() {
+      await app.stop();
+      await dropSchema(schema);
+    },
+  };
+}

@@ -1,0 +1,133 @@
+import { describe, expect, it } from 'vitest';
+import { heartbeatMs, loadConfig } from '../../src/config.js';
+
+describe('loadConfig', () => {
+  it('gives every setting its default when the environment is empty', () => {
+    expect(loadConfig({})).toEqual({
+      PORT: 4000,
+      HOST: '0.0.0.0',
+      DATA_DIR: './.data',
+      EMBEDDED_PG_PORT: 54329,
+      QUEUE_ADAPTER: 'memory',
+      WORKER_CONCURRENCY: 10,
+      LEASE_MS: 30_000,
+      HEARTBEAT_MS: 0,
+      REAPER_INTERVAL_MS: 5_000,
+      MAX_TASKS_PER_JOB: 10_000,
+      LOG_LEVEL: 'info',
+    });
+  });
+
+  it('leaves the optional settings out when unset', () => {
+    const config = loadConfig({});
+    expect(config.DATABASE_URL).toBeUndefined();
+    expect(config.DATABASE_SCHEMA).toBeUndefined();
+    expect(config.WORKER_QUEUES).toBeUndefined();
+  });
+
+  it('treats an empty variable as unset', () => {
+    const config = loadConfig({ PORT: '', HOST: '', DATABASE_URL: '', WORKER_QUEUES: '', QUEUE_ADAPTER: '' });
+    expect(config).toMatchObject({ PORT: 4000, HOST: '0.0.0.0', QUEUE_ADAPTER: 'memory' });
+    expect(config.DATABASE_URL).toBeUndefined();
+    expect(config.WORKER_QUEUES).toBeUndefined();
+  });
+
+  it('ignores variables it does not know', () => {
+    expect(loadConfig({ PATH: '/usr/bin', HOME: '/root' })).not.toHaveProperty('PATH');
+  });
+
+  it('coerces numeric settings from strings', () => {
+    const config = loadConfig({
+      PORT: '8080',
+      EMBEDDED_PG_PORT: '5433',
+      WORKER_CONCURRENCY: '4',
+      LEASE_MS: '9000',
+      HEARTBEAT_MS: '1500',
+      REAPER_INTERVAL_MS: '250',
+      MAX_TASKS_PER_JOB: '50',
+    });
+    expect(config).toMatchObject({
+      PORT: 8080,
+      EMBEDDED_PG_PORT: 5433,
+      WORKER_CONCURRENCY: 4,
+      LEASE_MS: 9000,
+      HEARTBEAT_MS: 1500,
+      REAPER_INTERVAL_MS: 250,
+      MAX_TASKS_PER_JOB: 50,
+    });
+  });
+
+  it('keeps string settings as given', () => {
+    const config = loadConfig({
+      HOST: '127.0.0.1',
+      DATA_DIR: '/var/lib/jobql',
+      DATABASE_URL: 'postgres://localhost/jobql',
+      DATABASE_SCHEMA: 'run_42',
+      LOG_LEVEL: 'debug',
+    });
+    expect(config).toMatchObject({
+      HOST: '127.0.0.1',
+      DATA_DIR: '/var/lib/jobql',
+      DATABASE_URL: 'postgres://localhost/jobql',
+      DATABASE_SCHEMA: 'run_42',
+      LOG_LEVEL: 'debug',
+    });
+  });
+
+  it.each<[string, string[]]>([
+    ['default', ['default']],
+    ['default,emails,reports', ['default', 'emails', 'reports']],
+    [' default , emails ,  reports ', ['default', 'emails', 'reports']],
+    ['default,,emails,', ['default', 'emails']],
+    [' , ', []],
+  ])('splits WORKER_QUEUES=%j into trimmed names', (value, queues) => {
+    expect(loadConfig({ WORKER_QUEUES: value }).WORKER_QUEUES).toEqual(queues);
+  });
+
+  it('throws a readable error for PORT=abc', () => {
+    expect(() => loadConfig({ PORT: 'abc' })).toThrow(/^invalid configuration:\n {2}PORT: .+/);
+  });
+
+  it('throws a readable error for QUEUE_ADAPTER=nope', () => {
+    expect(() => loadConfig({ QUEUE_ADAPTER: 'nope' })).toThrow(/^invalid configuration:\n {2}QUEUE_ADAPTER: .*"memory"/);
+  });
+
+  it('lists every bad setting, one a line', () => {
+    let message = '';
+    try {
+      loadConfig({ PORT: 'abc', QUEUE_ADAPTER: 'nope', LOG_LEVEL: 'loud' });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    const lines = message.split('\n');
+    expect(lines[0]).toBe('invalid configuration:');
+    expect(lines.slice(1).map((line) => line.split(':')[0]!.trim())).toEqual(['PORT', 'QUEUE_ADAPTER', 'LOG_LEVEL']);
+  });
+
+  it.each<[string, string]>([
+    ['PORT', '4000.5'],
+    ['PORT', '-1'],
+    ['WORKER_CONCURRENCY', '0'],
+    ['LEASE_MS', '999'],
+    ['REAPER_INTERVAL_MS', '99'],
+    ['MAX_TASKS_PER_JOB', '0'],
+    ['DATABASE_SCHEMA', 'Not-An-Identifier'],
+  ])('rejects %s=%j', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(`  ${name}: `);
+  });
+});
+
+describe('heartbeatMs', () => {
+  it('is a third of LEASE_MS by default', () => {
+    expect(heartbeatMs(loadConfig({}))).toBe(10_000);
+    expect(heartbeatMs(loadConfig({ LEASE_MS: '9000' }))).toBe(3_000);
+  });
+
+  it('rounds the third down to whole milliseconds', () => {
+    expect(heartbeatMs(loadConfig({ LEASE_MS: '10000' }))).toBe(3_333);
+  });
+
+  it('uses HEARTBEAT_MS when it is set', () => {
+    expect(heartbeatMs(loadConfig({ LEASE_MS: '9000', HEARTBEAT_MS: '1234' }))).toBe(1_234);
+  });
+});
