@@ -10,7 +10,7 @@ import { closeSync, openSync } from 'node:fs';
 import { chmod, chown, lchown, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
-import { ensureReachable, locateBinaries, resolveRunAs, type PgBinaries, type RunAs } from './host.js';
+import { ensureReachable, locateBinaries, reachableBinaries, resolveRunAs, type PgBinaries, type RunAs } from './host.js';
 import {
   isAlive,
   isPostmasterOf,
@@ -47,8 +47,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const logPath = join(dataDir, 'postgres.log');
   const database = options.database ?? 'jobql';
   try {
-    const bins = await locateBinaries();
     const runAs = await resolveRunAs(log);
+    const bins = await reachableBinaries(await locateBinaries(), runAs, log);
     await mkdir(dataDir, { recursive: true });
     await ensureReachable(dataDir, runAs, log);
     await rotateLog(logPath);

@@ -1,11 +1,12 @@
 // Host-side helpers for the embedded PostgreSQL: where the binaries are, which
 // OS user runs them, and which TCP port is free.
 import { execFile } from 'node:child_process';
-import { chmod, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { chmod, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import net from 'node:net';
-import { arch, platform } from 'node:os';
-import { dirname } from 'node:path';
+import { arch, platform, tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 
@@ -80,26 +81,59 @@ export async function resolveRunAs(log: (message: string) => void): Promise<RunA
 /**
  * When running as root, PostgreSQL runs as `runAs` and must be able to walk down
  * to the data folder. (node drops supplementary groups when it switches uid, so
- * only owner/primary group/other bits count.) The data folder itself is ours:
- * add search permission (o+x, not listing) if needed, e.g. for mkdtemp's 0700.
- * For an ancestor such as a 0700 /root we only explain, never chmod.
+ * only owner/primary group/other bits count.) Where a folder on the way (the data
+ * folder, or an ancestor such as a 0700 /root or a mkdtemp folder) does not let it
+ * through, add search permission for others (o+x: enter, not list) and say so:
+ * `npm start` as root in a home folder must work with nothing to set up.
  */
 export async function ensureReachable(dataDir: string, runAs: RunAs | undefined, log: (message: string) => void): Promise<void> {
   if (!runAs) return;
-  const own = await stat(dataDir);
-  if (!canSearch(own, runAs)) {
-    log(`allowing the "postgres" user to enter ${dataDir} (chmod o+x)`);
-    await chmod(dataDir, (own.mode & 0o7777) | 0o001);
-  }
-  for (let dir = dirname(dataDir); ; dir = dirname(dir)) {
-    if (!canSearch(await stat(dir), runAs)) {
-      throw new Error(
-        `the "postgres" user (uid ${runAs.uid}) that runs PostgreSQL cannot enter ${dir}; ` +
-          `allow it (e.g. chmod o+x ${dir}) or choose a data folder elsewhere`,
-      );
+  for (let dir = dataDir; ; dir = dirname(dir)) {
+    const info = await stat(dir);
+    if (!canSearch(info, runAs)) {
+      log(`allowing the "postgres" user to enter ${dir} (chmod o+x: enter, not list)`);
+      await chmod(dir, (info.mode & 0o7777) | 0o001);
     }
     if (dirname(dir) === dir) return;
   }
+}
+
+/** Whether `runAs` can walk down to `file` (every folder above it searchable). */
+export async function canReach(file: string, runAs: RunAs): Promise<boolean> {
+  for (let dir = dirname(file); ; dir = dirname(dir)) {
+    if (!canSearch(await stat(dir), runAs)) return false;
+    if (dirname(dir) === dir) return true;
+  }
+}
+
+/**
+ * The binaries live in node_modules, which may sit in a folder the `postgres` user
+ * cannot enter (a clone in /root or in a 0700 temporary folder). Rather than open up
+ * the project's folders, copy the binary tree once to a shared, versioned folder in
+ * the system's temporary directory and run it from there.
+ */
+export async function reachableBinaries(bins: PgBinaries, runAs: RunAs | undefined, log: (message: string) => void): Promise<PgBinaries> {
+  if (!runAs || ((await canReach(bins.postgres, runAs)) && (await canReach(bins.initdb, runAs)))) return bins;
+  const nativeDir = dirname(dirname(bins.postgres));
+  const version = await readFile(join(dirname(nativeDir), 'package.json'), 'utf8')
+    .then((text) => String((JSON.parse(text) as { version?: unknown }).version ?? 'unknown'))
+    .catch(() => 'unknown');
+  const shared = join(tmpdir(), `jobql-postgres-${platform()}-${arch()}-${version}`);
+  const relocate = (file: string): string => join(shared, relative(nativeDir, file));
+  if (!existsSync(join(shared, '.complete'))) {
+    log(`copying the PostgreSQL binaries to ${shared}, where the "postgres" user can run them`);
+    const staging = `${shared}.${process.pid}`;
+    await rm(staging, { recursive: true, force: true });
+    await execFileAsync('cp', ['-a', nativeDir, staging]);
+    await chmod(staging, 0o755);
+    await writeFile(join(staging, '.complete'), version);
+    await rename(staging, shared).catch(async (error: unknown) => {
+      // Another process got there first: use its copy.
+      await rm(staging, { recursive: true, force: true });
+      if (!existsSync(join(shared, '.complete'))) throw error;
+    });
+  }
+  return { postgres: relocate(bins.postgres), initdb: relocate(bins.initdb) };
 }
 
 function canSearch(info: { uid: number; gid: number; mode: number }, who: RunAs): boolean {
