@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from 'graphql-ws';
-import { execute, subscribe, wsClient } from '../support/graphql-client.js';
+import { execute, wsClient } from '../support/graphql-client.js';
+import { submitOrThrow, watchJob } from '../support/job-operations.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
-import { CancelJob, CancelTask, GetJob, GetTask, JobProgress, RetryTask, SubmitJob } from '../graphql/operations.js';
-import type { SubmitJobInput } from '../graphql/generated/graphql.js';
+import { CancelJob, CancelTask, GetJob, GetTask, RetryTask } from '../graphql/operations.js';
 
 let app: TestApp;
 let ws: Client;
@@ -18,19 +18,9 @@ afterAll(async () => {
   await app?.stop();
 });
 
-async function submit(input: SubmitJobInput) {
-  const { submitJob } = await execute(app.url, SubmitJob, { input });
-  if (submitJob.__typename !== 'SubmitJobSuccess') throw new Error(`submit failed: ${JSON.stringify(submitJob)}`);
-  return { id: submitJob.job.id, taskIds: submitJob.job.tasks.edges.map((e) => e.node.id) };
-}
-
-function watch(jobId: string) {
-  return subscribe(ws, JobProgress, { jobId }, (data) => data.jobProgress);
-}
-
 describe('cancel and retry through the API', () => {
   it('cancelTask aborts a running task and leaves its sibling alone', async () => {
-    const job = await submit({
+    const job = await submitOrThrow(app.url, {
       name: 'cancel-running',
       tasks: [
         { type: 'demo.sleep', payload: { ms: 20_000, steps: 200 } },
@@ -38,7 +28,7 @@ describe('cancel and retry through the API', () => {
       ],
     });
     const [longId, shortId] = job.taskIds;
-    const events = watch(job.id);
+    const events = watchJob(ws, job.id);
     await events.waitFor((e) => e.type === 'TASK_PROGRESS' && e.task?.id === longId);
 
     const { cancelTask } = await execute(app.url, CancelTask, { id: longId ?? '' });
@@ -60,11 +50,11 @@ describe('cancel and retry through the API', () => {
   });
 
   it('cancelJob cancels every unfinished task, queued or running', async () => {
-    const job = await submit({
+    const job = await submitOrThrow(app.url, {
       name: 'cancel-job',
       tasks: Array.from({ length: 8 }, () => ({ type: 'demo.sleep', payload: { ms: 20_000, steps: 20 } })),
     });
-    const events = watch(job.id);
+    const events = watchJob(ws, job.id);
     await events.waitFor((e) => e.type === 'TASK_STARTED');
     const { cancelJob } = await execute(app.url, CancelJob, { id: job.id });
     expect(cancelJob).toMatchObject({ __typename: 'CancelJobSuccess', job: { status: 'CANCELLED', taskCounts: { cancelled: 8, succeeded: 0 } } });
@@ -74,7 +64,7 @@ describe('cancel and retry through the API', () => {
   });
 
   it('retryTask re-runs a failed task with a fresh budget and moves its job back to RUNNING', async () => {
-    const job = await submit({
+    const job = await submitOrThrow(app.url, {
       name: 'retry',
       tasks: [
         { type: 'demo.fail', payload: { times: 2 }, maxAttempts: 2 },
@@ -82,13 +72,13 @@ describe('cancel and retry through the API', () => {
       ],
     });
     const [failingId] = job.taskIds;
-    expect((await watch(job.id).done).at(-1)?.jobStatus).toBe('PARTIALLY_SUCCEEDED');
+    expect((await watchJob(ws, job.id).done).at(-1)?.jobStatus).toBe('PARTIALLY_SUCCEEDED');
 
-    const again = watch(job.id);
+    const again = watchJob(ws, job.id);
     await again.waitFor(() => true);
     const { retryTask } = await execute(app.url, RetryTask, { id: failingId ?? '' });
     expect(retryTask).toMatchObject({ __typename: 'RetryTaskSuccess', task: { status: 'QUEUED', attempt: 2, job: { status: 'RUNNING' } } });
-    const after = await watch(job.id).done;
+    const after = await watchJob(ws, job.id).done;
     expect(after.at(-1)?.jobStatus).toBe('SUCCEEDED');
     const { job: stored } = await execute(app.url, GetJob, { id: job.id });
     expect(stored?.tasks.edges[0]?.node).toMatchObject({ status: 'SUCCEEDED', attempt: 3, result: { succeededOnAttempt: 3 } });

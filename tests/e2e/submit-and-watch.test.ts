@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from 'graphql-ws';
-import { execute, subscribe, wsClient } from '../support/graphql-client.js';
+import { execute, wsClient } from '../support/graphql-client.js';
+import { submitOrThrow, watchJob } from '../support/job-operations.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
-import { GetJob, JobProgress, SubmitJob } from '../graphql/operations.js';
-import type { JobProgressSubscription, SubmitJobInput } from '../graphql/generated/graphql.js';
+import { GetJob } from '../graphql/operations.js';
+import type { JobProgressSubscription } from '../graphql/generated/graphql.js';
 
 type JobEvent = JobProgressSubscription['jobProgress'];
 
@@ -20,23 +21,13 @@ afterAll(async () => {
   await app?.stop();
 });
 
-async function submit(input: SubmitJobInput): Promise<{ id: string; taskIds: string[] }> {
-  const { submitJob } = await execute(app.url, SubmitJob, { input });
-  if (submitJob.__typename !== 'SubmitJobSuccess') throw new Error(`submit failed: ${JSON.stringify(submitJob)}`);
-  return { id: submitJob.job.id, taskIds: submitJob.job.tasks.edges.map((e) => e.node.id) };
-}
-
-function watch(jobId: string, after?: string) {
-  return subscribe(ws, JobProgress, { jobId, ...(after ? { after } : {}) }, (data) => data.jobProgress);
-}
-
 function expectGapless(events: readonly JobEvent[], firstSeq = 1): void {
   expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => firstSeq + i));
 }
 
 describe('submit a job over HTTP and watch it over graphql-ws', () => {
   it('streams every event in order, without gaps, and completes when the job is final', async () => {
-    const job = await submit({
+    const job = await submitOrThrow(app.url, {
       name: 'walkthrough',
       tasks: [
         { type: 'demo.sleep', payload: { ms: 300, steps: 3 } },
@@ -44,7 +35,7 @@ describe('submit a job over HTTP and watch it over graphql-ws', () => {
         { type: 'demo.fail', payload: { times: 1 } },
       ],
     });
-    const events = await watch(job.id).done;
+    const events = await watchJob(ws, job.id).done;
 
     expectGapless(events);
     const types = events.map((e) => e.type);
@@ -74,24 +65,24 @@ describe('submit a job over HTTP and watch it over graphql-ws', () => {
   });
 
   it('replays only the events after `after`, then completes', async () => {
-    const job = await submit({ name: 'replay', tasks: [{ type: 'demo.sleep', payload: { ms: 100, steps: 4 } }] });
-    const all = await watch(job.id).done;
+    const job = await submitOrThrow(app.url, { name: 'replay', tasks: [{ type: 'demo.sleep', payload: { ms: 100, steps: 4 } }] });
+    const all = await watchJob(ws, job.id).done;
     const cut = 4;
-    const resumed = await watch(job.id, all[cut - 1]?.id).done;
+    const resumed = await watchJob(ws, job.id, all[cut - 1]?.id).done;
     expect(resumed).toEqual(all.slice(cut).map((e) => ({ ...e, task: resumed.find((r) => r.id === e.id)?.task ?? null })));
     expectGapless(resumed, cut + 1);
     // Resuming after the final event completes at once with nothing.
-    expect(await watch(job.id, all.at(-1)?.id).done).toEqual([]);
+    expect(await watchJob(ws, job.id, all.at(-1)?.id).done).toEqual([]);
   });
 
   it('a client that drops mid-job and resumes with `after` misses nothing', async () => {
-    const job = await submit({ name: 'reconnect', tasks: [{ type: 'demo.sleep', payload: { ms: 1_500, steps: 15 } }] });
-    const first = watch(job.id);
+    const job = await submitOrThrow(app.url, { name: 'reconnect', tasks: [{ type: 'demo.sleep', payload: { ms: 1_500, steps: 15 } }] });
+    const first = watchJob(ws, job.id);
     const lastSeen = await first.waitFor((e) => e.type === 'TASK_PROGRESS' && e.progress?.current === 3);
     first.unsubscribe();
     const before = first.events.slice(0, first.events.indexOf(lastSeen) + 1);
 
-    const rest = await watch(job.id, lastSeen.id).done;
+    const rest = await watchJob(ws, job.id, lastSeen.id).done;
     const combined = [...before, ...rest];
     expectGapless(combined);
     expect(combined.at(-1)).toMatchObject({ type: 'JOB_STATUS_CHANGED', jobStatus: 'SUCCEEDED' });
@@ -101,19 +92,19 @@ describe('submit a job over HTTP and watch it over graphql-ws', () => {
   });
 
   it('ends a job whose tasks all fail as FAILED and a mixed one as PARTIALLY_SUCCEEDED', async () => {
-    const failed = await submit({ name: 'fails', tasks: [{ type: 'demo.fail', payload: { times: 5, message: 'boom' }, maxAttempts: 2 }] });
-    const mixed = await submit({
+    const failed = await submitOrThrow(app.url, { name: 'fails', tasks: [{ type: 'demo.fail', payload: { times: 5, message: 'boom' }, maxAttempts: 2 }] });
+    const mixed = await submitOrThrow(app.url, {
       name: 'mixed',
       tasks: [
         { type: 'demo.echo', payload: 1 },
         { type: 'demo.fail', payload: { times: 5 }, maxAttempts: 1 },
       ],
     });
-    const failedEvents = await watch(failed.id).done;
+    const failedEvents = await watchJob(ws, failed.id).done;
     expect(failedEvents.at(-1)?.jobStatus).toBe('FAILED');
     expect(failedEvents.filter((e) => e.type === 'TASK_RETRY_SCHEDULED')).toHaveLength(1);
     expect(failedEvents.find((e) => e.type === 'TASK_FAILED')?.message).toBe('boom (attempt 2)');
-    expect((await watch(mixed.id).done).at(-1)?.jobStatus).toBe('PARTIALLY_SUCCEEDED');
+    expect((await watchJob(ws, mixed.id).done).at(-1)?.jobStatus).toBe('PARTIALLY_SUCCEEDED');
 
     const { job } = await execute(app.url, GetJob, { id: failed.id });
     expect(job?.tasks.edges[0]?.node).toMatchObject({ status: 'FAILED', attempt: 2, error: { message: 'boom (attempt 2)', code: 'HANDLER_ERROR' } });
