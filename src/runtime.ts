@@ -1,15 +1,13 @@
-import path from 'node:path';
 import type { LogEvent } from 'kysely';
 import pino, { type Logger } from 'pino';
 import { createMemoryAdapter } from '../adapters/memory/memory-adapter.js';
 import type { QueueAdapter } from '../adapters/queue-adapter.js';
 import { heartbeatMs, type Config } from './config.js';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded/embedded-postgres.js';
+import { openConfiguredDatabase } from './configured-database.js';
 import { createLocalEventBus } from './events/local-event-bus.js';
 import { buildGraphqlServer, type GraphqlServer } from './server/graphql-server.js';
 import { JobService } from './service/job-service.js';
-import { createDatabase, type Db } from './store/database.js';
-import { ensureSchema, migrateToLatest } from './store/migrator.js';
+import type { Db } from './store/database.js';
 import { demoTasks } from './tasks/demo-tasks.js';
 import type { AnyTaskDefinition } from './tasks/define-task.js';
 import { TaskRegistry } from './tasks/task-registry.js';
@@ -46,24 +44,11 @@ export async function startJobQl(options: JobQlOptions): Promise<JobQl> {
     stack.length = 0;
   };
   try {
-    let connectionString = config.DATABASE_URL;
-    if (!connectionString) {
-      const embedded: EmbeddedPostgres = await startEmbeddedPostgres({
-        dataDir: path.resolve(config.DATA_DIR),
-        port: config.EMBEDDED_PG_PORT,
-        log: (message) => logger.info(message),
-      });
-      stack.push(() => embedded.stop());
-      connectionString = embedded.connectionString;
-    }
-    const db = createDatabase({
-      connectionString,
-      ...(config.DATABASE_SCHEMA ? { schema: config.DATABASE_SCHEMA } : {}),
+    const { db, close } = await openConfiguredDatabase(config, {
+      log: (message) => logger.info(message),
       ...(options.onQuery ? { onQuery: options.onQuery } : {}),
     });
-    stack.push(() => db.destroy());
-    if (config.DATABASE_SCHEMA) await ensureSchema(db, config.DATABASE_SCHEMA);
-  await migrateToLatest(db, config.DATABASE_SCHEMA);
+    stack.push(close);
 
     const registry = new TaskRegistry([...demoTasks, ...(options.tasks ?? [])]);
     const adapter: QueueAdapter = createMemoryAdapter();

@@ -1,10 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
+import { findFreePort } from '../../src/embedded/host.js';
+import { readPidFile } from '../../src/embedded/postmaster.js';
 import { execute } from '../support/graphql-client.js';
 import { GetJob, SubmitJob } from '../graphql/operations.js';
 
@@ -20,25 +21,13 @@ const children: ChildProcess[] = [];
 afterAll(async () => {
   for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   // When the test failed midway, a killed process may have left its PostgreSQL running.
-  const pid = leftOverPostgresPid();
+  const pid = await leftOverPostgresPid();
   if (pid) process.kill(pid, 'SIGQUIT');
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-function leftOverPostgresPid(): number | undefined {
-  const lockFile = path.join(dataDir, 'pg', 'postmaster.pid');
-  if (!existsSync(lockFile)) return undefined;
-  const pid = Number(readFileSync(lockFile, 'utf8').split('\n')[0]);
-  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
+async function leftOverPostgresPid(): Promise<number | undefined> {
+  return (await readPidFile(path.join(dataDir, 'pg')))?.pid;
 }
 
 async function startProcess(pgPort: number): Promise<{ child: ChildProcess; url: string; exited: Promise<number | null> }> {
@@ -90,7 +79,7 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, tim
 
 describe('kill -9 mid-job, then start again', () => {
   it('finishes every task, re-running only those the dead process held, never two attempts at once', async () => {
-    const pgPort = await freePort();
+    const pgPort = await findFreePort('127.0.0.1');
     const first = await startProcess(pgPort);
     const { submitJob } = await execute(first.url, SubmitJob, {
       input: {
@@ -157,6 +146,6 @@ describe('kill -9 mid-job, then start again', () => {
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
     // A clean stop shuts its PostgreSQL down too, the one left by the killed run included.
-    expect(leftOverPostgresPid()).toBeUndefined();
+    expect(await leftOverPostgresPid()).toBeUndefined();
   });
 });

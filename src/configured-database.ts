@@ -1,0 +1,42 @@
+import path from 'node:path';
+import type { LogEvent } from 'kysely';
+import type { Config } from './config.js';
+import { startEmbeddedPostgres } from './embedded/embedded-postgres.js';
+import { createDatabase, type Db } from './store/database.js';
+import { ensureSchema, migrateToLatest } from './store/migrator.js';
+
+export interface ConfiguredDatabase {
+  readonly db: Db;
+  /** Closes the pool, then stops the embedded PostgreSQL if one was started. */
+  close(): Promise<void>;
+}
+
+/**
+ * The database the configuration names (`DATABASE_URL`, or else an embedded PostgreSQL started in
+ * `DATA_DIR`), in `DATABASE_SCHEMA` when set, migrated to the latest schema.
+ */
+export async function openConfiguredDatabase(
+  config: Config,
+  options: { readonly log: (message: string) => void; readonly onQuery?: (event: LogEvent) => void },
+): Promise<ConfiguredDatabase> {
+  const embedded = config.DATABASE_URL
+    ? undefined
+    : await startEmbeddedPostgres({ dataDir: path.resolve(config.DATA_DIR), port: config.EMBEDDED_PG_PORT, log: options.log });
+  const db = createDatabase({
+    connectionString: config.DATABASE_URL ?? embedded?.connectionString ?? '',
+    ...(config.DATABASE_SCHEMA ? { schema: config.DATABASE_SCHEMA } : {}),
+    ...(options.onQuery ? { onQuery: options.onQuery } : {}),
+  });
+  const close = async (): Promise<void> => {
+    await db.destroy();
+    await embedded?.stop();
+  };
+  try {
+    if (config.DATABASE_SCHEMA) await ensureSchema(db, config.DATABASE_SCHEMA);
+    await migrateToLatest(db, config.DATABASE_SCHEMA);
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { db, close };
+}
