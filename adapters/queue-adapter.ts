@@ -16,7 +16,14 @@
  *   expired, so adapters need not be durable to keep the system's promise that nothing is lost.
  * - Priority and run-time ordering are best effort across consumers; `capabilities` says how
  *   exact each adapter is, and the contract suite checks what it declares.
+ * - A consumer that dies while holding deliveries (its process killed) must not lose them: a
+ *   durable adapter hands them to another consumer once the dead one stops renewing its hold.
+ *   The memory adapter dies with its process, so there is nobody left to lose them to.
+ * - `enqueue` may take the store's open transaction (`executor`) so deliveries commit with the
+ *   task rows; adapters that cannot share it (`transactionalEnqueue: false`) ignore it.
  */
+
+import type { Db } from '../src/store/database.js';
 
 export interface Delivery {
   readonly taskId: string;
@@ -35,6 +42,11 @@ export function deliveryId(delivery: Pick<Delivery, 'taskId' | 'attempt'>): stri
 
 export interface EnqueueParams {
   readonly deliveries: readonly Delivery[];
+  /**
+   * With `transactionalEnqueue`, the deliveries are written through this executor (an open
+   * transaction of the store) and become visible when it commits. Ignored by other adapters.
+   */
+  readonly executor?: Db;
 }
 
 export interface ConsumeParams {
@@ -56,6 +68,8 @@ export interface AdapterCapabilities {
   readonly delayedDelivery: boolean;
   /** Deliveries can commit in the same database transaction as the task rows. */
   readonly transactionalEnqueue: boolean;
+  /** Deliveries held by a consumer whose process died go to another consumer. */
+  readonly survivesConsumerDeath: boolean;
 }
 
 export interface QueueAdapter {
@@ -63,6 +77,11 @@ export interface QueueAdapter {
   readonly capabilities: AdapterCapabilities;
   enqueue(params: EnqueueParams): Promise<void>;
   consume(params: ConsumeParams): Consumer;
+  /**
+   * Calls `listener` when the adapter finds it has lost deliveries it had accepted (its server
+   * restarted empty or was flushed), so the worker can enqueue again what the store holds.
+   */
+  onDeliveriesLost(listener: () => void): () => void;
   /** Stops every consumer (letting in-flight deliveries settle) and releases connections. */
   close(): Promise<void>;
 }

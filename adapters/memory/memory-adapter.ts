@@ -111,7 +111,7 @@ export function createMemoryAdapter(options: MemoryAdapterOptions = {}): QueueAd
 
   return {
     name: 'memory',
-    capabilities: { priority: 'exact', delayedDelivery: true, transactionalEnqueue: false },
+    capabilities: { priority: 'exact', delayedDelivery: true, transactionalEnqueue: false, survivesConsumerDeath: false },
 
     async enqueue({ deliveries }: EnqueueParams): Promise<void> {
       if (closing !== undefined) throw new Error('memory queue adapter is closed: cannot enqueue');
@@ -125,6 +125,9 @@ export function createMemoryAdapter(options: MemoryAdapterOptions = {}): QueueAd
       }
       dispatch();
     },
+
+    // It dies with its process, which takes every consumer with it: nothing to report.
+    onDeliveriesLost: () => () => {},
 
     consume(params: ConsumeParams): Consumer {
       if (closing !== undefined) throw new Error('memory queue adapter is closed: cannot consume');

@@ -5,6 +5,12 @@ import type { Gate } from './contract-helpers.js';
 export interface ContractOptions {
   /** How long a test waits for deliveries before failing (default 10 s; raise it for slow servers). */
   readonly timeoutMs?: number;
+  /**
+   * Makes the adapter die as its process would under kill -9: it stops renewing what its
+   * consumers hold, acknowledges nothing more, and drops its connections. Required when the
+   * adapter declares `survivesConsumerDeath`.
+   */
+  readonly crash?: (adapter: QueueAdapter) => Promise<void>;
 }
 
 /** What each contract area sees: a fresh adapter per test, created in beforeEach. */
@@ -15,6 +21,10 @@ export interface ContractContext {
   gate(): Gate;
   /** Closes the adapter; afterEach then leaves it alone (close need not be idempotent). */
   close(): Promise<void>;
+  /** Kills the adapter as kill -9 would its process (see `ContractOptions.crash`). */
+  crash(): Promise<void>;
+  /** Another instance of the adapter, as in another process; closed after the test. */
+  anotherAdapter(): Promise<QueueAdapter>;
 }
 
 export interface ContractLifecycle {
@@ -30,6 +40,7 @@ export function createContractLifecycle(
   let adapter: QueueAdapter | undefined;
   let closed: Promise<void> | undefined;
   let gates: Gate[] = [];
+  let others: QueueAdapter[] = [];
 
   const context: ContractContext = {
     get adapter() {
@@ -46,6 +57,16 @@ export function createContractLifecycle(
       closed ??= context.adapter.close();
       return closed;
     },
+    async crash() {
+      if (options.crash === undefined) throw new Error(`${context.adapter.name}: the contract needs options.crash for this test`);
+      closed ??= options.crash(context.adapter);
+      await closed;
+    },
+    async anotherAdapter() {
+      const other = await makeAdapter();
+      others.push(other);
+      return other;
+    },
   };
 
   return {
@@ -54,10 +75,12 @@ export function createContractLifecycle(
       adapter = await makeAdapter();
       closed = undefined;
       gates = [];
+      others = [];
     },
     async tearDown() {
       for (const gate of gates) gate.open();
       if (adapter !== undefined) await context.close();
+      await Promise.all(others.map((other) => other.close()));
       adapter = undefined;
     },
   };

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe } from 'vitest';
 import type { QueueAdapter } from '../../adapters/queue-adapter.js';
 import { closeContract } from './close.js';
 import { concurrencyContract } from './concurrency.js';
+import { consumerDeathContract } from './consumer-death.js';
 import { createContractLifecycle } from './contract-context.js';
 import type { ContractOptions } from './contract-context.js';
 import { delayContract } from './delay.js';
@@ -35,5 +36,6 @@ export function describeQueueAdapter(
     handlerErrorsContract(ctx);
     stopContract(ctx);
     closeContract(ctx);
+    consumerDeathContract(ctx);
   });
 }
