@@ -3,6 +3,7 @@ import * as m0001 from './0001_create_jobs.js';
 import * as m0002 from './0002_create_tasks.js';
 import * as m0003 from './0003_create_task_attempts.js';
 import * as m0004 from './0004_create_job_events.js';
+import * as m0005 from './0005_create_queue_deliveries.js';
 
 /**
  * Every migration, by name, in order. Imported statically so the same code runs under tsx, vitest
@@ -13,4 +14,5 @@ export const migrations: Record<string, Migration> = {
   '0002_create_tasks': m0002,
   '0003_create_task_attempts': m0003,
   '0004_create_job_events': m0004,
+  '0005_create_queue_deliveries': m0005,
 };

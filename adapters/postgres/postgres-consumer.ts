@@ -1,0 +1,149 @@
+import type { ConsumeParams, Consumer, Delivery } from '../queue-adapter.js';
+import { deliveryId } from '../queue-adapter.js';
+
+/** What a consumer needs from its adapter: the SQL, the clock of its polls, and error reports. */
+export interface ConsumerPort {
+  readonly pollIntervalMs: number;
+  claim(consumerId: string, queues: readonly string[], limit: number): Promise<Delivery[]>;
+  nextClaimableAt(queues: readonly string[]): Promise<Date | null>;
+  acknowledge(consumerId: string, delivery: Delivery): void;
+  release(consumerId: string, deliveries: readonly Delivery[]): Promise<void>;
+  /** Resolves once the acknowledgements asked for so far are written. */
+  flushAcknowledgements(): Promise<void>;
+  reportError(error: unknown): void;
+  onStop(consumer: PostgresConsumer): void;
+}
+
+const MIN_WAKE_MS = 5;
+
+/**
+ * One `consume` call. It claims as many deliveries as it has free slots, in one statement, when
+ * woken (by NOTIFY, a settled delivery or its timer) and sleeps until the next delivery of its
+ * queues is due or `pollIntervalMs` passed, whichever is first: the poll is what guarantees
+ * progress when a notification is lost.
+ */
+export class PostgresConsumer implements Consumer {
+  readonly queues: readonly string[];
+  readonly #id: string;
+  readonly #concurrency: number;
+  readonly #handle: (delivery: Delivery) => Promise<void>;
+  readonly #port: ConsumerPort;
+  readonly #inFlight = new Map<string, Delivery>();
+  #filling: Promise<void> | undefined;
+  #again = false;
+  #timer: NodeJS.Timeout | undefined;
+  #stopped = false;
+  #dead = false;
+  #drained: Promise<void> | undefined;
+  #resolveDrained: (() => void) | undefined;
+
+  constructor(id: string, params: ConsumeParams, port: ConsumerPort) {
+    if (!Number.isInteger(params.concurrency) || params.concurrency < 1) {
+      throw new RangeError(`consume: concurrency must be a positive integer, got ${params.concurrency}`);
+    }
+    if (params.queues.length === 0) throw new RangeError('consume: queues must not be empty');
+    this.#id = id;
+    this.queues = [...params.queues];
+    this.#concurrency = params.concurrency;
+    this.#handle = params.handle;
+    this.#port = port;
+  }
+
+  get id(): string {
+    return this.#id;
+  }
+
+  get holding(): boolean {
+    return this.#inFlight.size > 0;
+  }
+
+  wake(): void {
+    if (this.#stopped) return;
+    if (this.#filling !== undefined) {
+      this.#again = true;
+      return;
+    }
+    this.#filling = this.#fill().finally(() => {
+      this.#filling = undefined;
+    });
+  }
+
+  async #fill(): Promise<void> {
+    let sleepMs = this.#port.pollIntervalMs;
+    try {
+      do {
+        this.#again = false;
+        const free = this.#concurrency - this.#inFlight.size;
+        if (free <= 0) return; // a settling delivery wakes us
+        const claimed = await this.#port.claim(this.#id, this.queues, free);
+        if (this.#stopped) {
+          if (!this.#dead && claimed.length > 0) await this.#port.release(this.#id, claimed);
+          return;
+        }
+        for (const delivery of claimed) this.#start(delivery);
+        if (claimed.length < free && !this.#again) {
+          const next = await this.#port.nextClaimableAt(this.queues);
+          if (next !== null) sleepMs = Math.min(sleepMs, Math.max(MIN_WAKE_MS, next.getTime() - Date.now()));
+        }
+      } while (this.#again && !this.#stopped);
+    } catch (error) {
+      this.#port.reportError(error);
+    } finally {
+      this.#sleep(sleepMs);
+    }
+  }
+
+  #sleep(ms: number): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#stopped) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.wake();
+    }, ms);
+  }
+
+  #start(delivery: Delivery): void {
+    const id = deliveryId(delivery);
+    this.#inFlight.set(id, delivery);
+    void Promise.resolve(delivery)
+      .then((taken) => this.#handle(taken))
+      .catch(() => {
+        // Acknowledged whatever the outcome: failures and retries are the store's business.
+      })
+      .finally(() => {
+        this.#inFlight.delete(id);
+        if (!this.#dead) this.#port.acknowledge(this.#id, delivery);
+        if (this.#inFlight.size === 0) this.#resolveDrained?.();
+        this.wake();
+      });
+  }
+
+  stop(): Promise<void> {
+    if (!this.#stopped) {
+      this.#stopped = true;
+      if (this.#timer !== undefined) clearTimeout(this.#timer);
+      this.#timer = undefined;
+      this.#port.onStop(this);
+    }
+    this.#drained ??= (async () => {
+      await this.#filling;
+      if (this.#inFlight.size > 0) {
+        await new Promise<void>((resolve) => {
+          this.#resolveDrained = resolve;
+        });
+      }
+      if (!this.#dead) await this.#port.flushAcknowledgements();
+    })();
+    return this.#drained;
+  }
+
+  /** Dies as kill -9 would: takes, acknowledges and renews nothing more; in-flight handles run on unheard. */
+  crash(): void {
+    this.#dead = true;
+    this.#stopped = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#resolveDrained?.();
+  }
+}

@@ -1,0 +1,56 @@
+import { sql } from 'kysely';
+import type { Delivery } from '../../queue-adapter.js';
+import type { Db } from '../../../src/store/database.js';
+
+export interface ClaimParams {
+  readonly queues: readonly string[];
+  readonly now: Date;
+  readonly limit: number;
+  readonly consumerId: string;
+  readonly lockMs: number;
+}
+
+interface ClaimedRow {
+  taskId: string;
+  attempt: number;
+  queue: string;
+  priority: number;
+  runAt: Date;
+  seq: string;
+}
+
+/**
+ * Takes up to `limit` due deliveries for one consumer in one statement. The CTE picks rows in
+ * hand-out order on `queue_deliveries_claim_order` and locks them with SKIP LOCKED, so
+ * consumers racing for one queue each get different rows without waiting on each other; the
+ * UPDATE stamps them with the consumer and a lock deadline. A row whose lock deadline passed
+ * (its consumer died) is due again. `now` is a parameter so that one clock, the workers',
+ * decides both what is due and when a lock ends.
+ *
+ * RETURNING does not keep the CTE's order, so the rows are sorted again here.
+ */
+export async function claimDeliveries(db: Db, params: ClaimParams): Promise<Delivery[]> {
+  const { rows } = await sql<ClaimedRow>`
+    with next as (
+      select task_id, attempt from queue_deliveries
+      where queue = any(${params.queues}::text[])
+        and run_at <= ${params.now}
+        and (locked_until is null or locked_until < ${params.now})
+      order by priority desc, run_at, seq
+      limit ${params.limit}
+      for update skip locked
+    )
+    update queue_deliveries as d
+    set locked_by = ${params.consumerId},
+        locked_until = ${params.now}::timestamptz + make_interval(secs => ${params.lockMs / 1000})
+    from next
+    where d.task_id = next.task_id and d.attempt = next.attempt
+    returning d.task_id, d.attempt, d.queue, d.priority, d.run_at, d.seq`.execute(db);
+  return rows
+    .sort((a, b) => b.priority - a.priority || a.runAt.getTime() - b.runAt.getTime() || compareSeq(a.seq, b.seq))
+    .map((row) => ({ taskId: row.taskId, attempt: row.attempt, queue: row.queue, priority: row.priority, runAt: row.runAt }));
+}
+
+function compareSeq(a: string, b: string): number {
+  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+}

@@ -1,0 +1,43 @@
+import { sql } from 'kysely';
+import type { Delivery } from '../../queue-adapter.js';
+import type { Db } from '../../../src/store/database.js';
+
+type DeliveryKey = Pick<Delivery, 'taskId' | 'attempt'>;
+
+function keys(deliveries: readonly DeliveryKey[]): string {
+  return JSON.stringify(deliveries.map((d) => ({ task_id: d.taskId, attempt: d.attempt })));
+}
+
+/** Acknowledges handled deliveries (one statement for a batch); only the holder's lock counts. */
+export async function acknowledgeDeliveries(db: Db, consumerId: string, deliveries: readonly DeliveryKey[]): Promise<void> {
+  await sql`
+    delete from queue_deliveries as d
+    using jsonb_to_recordset(${keys(deliveries)}::jsonb) as k(task_id uuid, attempt integer)
+    where d.task_id = k.task_id and d.attempt = k.attempt and d.locked_by = ${consumerId}`.execute(db);
+}
+
+/** Gives claimed deliveries back untouched, due at once for any consumer (a stopping consumer's). */
+export async function releaseDeliveries(db: Db, consumerId: string, deliveries: readonly DeliveryKey[]): Promise<void> {
+  await sql`
+    update queue_deliveries as d set locked_by = null, locked_until = null
+    from jsonb_to_recordset(${keys(deliveries)}::jsonb) as k(task_id uuid, attempt integer)
+    where d.task_id = k.task_id and d.attempt = k.attempt and d.locked_by = ${consumerId}`.execute(db);
+}
+
+/** Extends the lock of every delivery a live consumer holds, by its `locked_by` index. */
+export async function renewDeliveryLocks(db: Db, consumerId: string, now: Date, lockMs: number): Promise<void> {
+  await sql`
+    update queue_deliveries set locked_until = ${now}::timestamptz + make_interval(secs => ${lockMs / 1000})
+    where locked_by = ${consumerId}`.execute(db);
+}
+
+/**
+ * When the next delivery of these queues becomes claimable: its run time, or the end of its
+ * lock if a consumer holds it. Asked only after a claim came back short, to set the wake timer.
+ */
+export async function nextClaimableAt(db: Db, queues: readonly string[]): Promise<Date | null> {
+  const { rows } = await sql<{ next: Date | null }>`
+    select min(greatest(run_at, coalesce(locked_until, run_at))) as next
+    from queue_deliveries where queue = any(${queues}::text[])`.execute(db);
+  return rows[0]?.next ?? null;
+}

@@ -1,0 +1,130 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPostgresAdapter, type PostgresQueueAdapter } from '../../adapters/postgres/postgres-adapter.js';
+import { createDatabase, type Db } from '../../src/store/database.js';
+import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '../support/test-database.js';
+import { createRecorder, makeDelivery, sleep, uniqueQueue, waitFor } from './contract-helpers.js';
+import { describeQueueAdapter } from './describe-queue-adapter.js';
+
+let testDb: TestDatabase;
+const pools = new Map<PostgresQueueAdapter, Db>();
+const errors: Error[] = [];
+
+beforeAll(async () => {
+  testDb = await createTestDatabase();
+});
+afterAll(async () => {
+  await Promise.all([...pools.values()].map((db) => db.destroy()));
+  await testDb.drop();
+});
+
+/** Each adapter on a pool of its own, as each process would have, so a crash can drop it. */
+async function makeAdapter(options: { pollIntervalMs?: number } = {}): Promise<PostgresQueueAdapter> {
+  const db = createDatabase({ connectionString: TEST_DATABASE_URL, schema: testDb.schema, maxConnections: 4 });
+  const adapter = createPostgresAdapter({
+    db,
+    connectionString: TEST_DATABASE_URL,
+    channel: `jobql_deliveries_${testDb.schema}`,
+    lockMs: 1_000,
+    onError: (error) => errors.push(error),
+    ...options,
+  });
+  pools.set(adapter, db);
+  return adapter;
+}
+
+describeQueueAdapter('postgres', () => makeAdapter(), {
+  async crash(adapter) {
+    const crashed = adapter as PostgresQueueAdapter;
+    await crashed.crash();
+    await pools.get(crashed)?.destroy();
+    pools.delete(crashed);
+  },
+});
+
+describe('postgres adapter specifics', () => {
+  it('wakes an idle consumer by NOTIFY long before its poll', async () => {
+    const adapter = await makeAdapter({ pollIntervalMs: 60_000 });
+    try {
+      const queue = uniqueQueue('notify');
+      const recorder = createRecorder();
+      adapter.consume({ queues: [queue], concurrency: 1, handle: recorder.handle });
+      await sleep(300); // the listener connects and the first, empty claim is done
+      const delivery = makeDelivery(queue);
+      const sent = Date.now();
+      await adapter.enqueue({ deliveries: [delivery] });
+      await waitFor(() => recorder.hasAll([delivery]), 'the delivery', 5_000);
+      expect((recorder.handled[0]?.startedAtMs ?? Infinity) - sent).toBeLessThan(1_000);
+    } finally {
+      await adapter.close();
+    }
+  });
+
+  it('commits deliveries with the transaction that enqueued them, and not on rollback', async () => {
+    const adapter = await makeAdapter();
+    try {
+      const queue = uniqueQueue('trx');
+      const recorder = createRecorder();
+      adapter.consume({ queues: [queue], concurrency: 2, handle: recorder.handle });
+      const kept = makeDelivery(queue);
+      const rolledBack = makeDelivery(queue);
+      await testDb.db.transaction().execute(async (trx) => {
+        await adapter.enqueue({ deliveries: [kept], executor: trx });
+        await sleep(300);
+        expect(recorder.handled).toHaveLength(0); // not visible before commit
+      });
+      await waitFor(() => recorder.hasAll([kept]), 'the committed delivery', 5_000);
+      await expect(
+        testDb.db.transaction().execute(async (trx) => {
+          await adapter.enqueue({ deliveries: [rolledBack], executor: trx });
+          throw new Error('roll back (expected by the test)');
+        }),
+      ).rejects.toThrow(/roll back/);
+      await sleep(1_200); // past a poll
+      expect(recorder.count(`${rolledBack.taskId}:1`)).toBe(0);
+    } finally {
+      await adapter.close();
+    }
+  });
+
+  it('keeps delivering after its LISTEN connection is terminated', async () => {
+    const adapter = await makeAdapter({ pollIntervalMs: 60_000 });
+    try {
+      const queue = uniqueQueue('relisten');
+      const recorder = createRecorder();
+      adapter.consume({ queues: [queue], concurrency: 1, handle: recorder.handle });
+      await sleep(300);
+      // Every LISTEN connection on this file's channel: the adapter's own.
+      const { rows } = await sql<{ pid: number }>`
+        select pid from pg_stat_activity
+        where query ilike ${`LISTEN "jobql_deliveries_${testDb.schema}"%`} and pg_terminate_backend(pid)`.execute(testDb.db);
+      expect(rows.length).toBeGreaterThanOrEqual(1);
+      await sleep(500); // reconnects after its first retry delay
+      const delivery = makeDelivery(queue);
+      await adapter.enqueue({ deliveries: [delivery] });
+      await waitFor(() => recorder.hasAll([delivery]), 'the delivery after reconnect', 5_000);
+    } finally {
+      await adapter.close();
+    }
+  });
+
+  it('hands out a batch of 2,000 in priority order with one consumer', async () => {
+    const adapter = await makeAdapter();
+    try {
+      const queue = uniqueQueue('batch');
+      const deliveries = Array.from({ length: 2_000 }, (_, i) => makeDelivery(queue, { priority: 1 + ((i * 7) % 10), runAt: new Date(Date.now() - 1_000) }));
+      await adapter.enqueue({ deliveries });
+      const priorities: number[] = [];
+      adapter.consume({ queues: [queue], concurrency: 1, handle: async (d) => void priorities.push(d.priority) });
+      await waitFor(() => priorities.length === 2_000, '2,000 deliveries', 20_000);
+      expect(priorities).toEqual([...priorities].sort((a, b) => b - a));
+    } finally {
+      await adapter.close();
+    }
+  });
+
+  it('reported no connection or SQL error during the suite', () => {
+    // Terminated LISTEN connections are expected to report; anything else is a defect.
+    expect(errors.filter((e) => !/terminat/i.test(e.message)).map((e) => e.message)).toEqual([]);
+  });
+});
