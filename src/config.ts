@@ -19,23 +19,38 @@ export const configSchema = z.object({
     .string()
     .regex(/^[a-z_][a-z0-9_]*$/, 'must be a lower-case SQL identifier')
     .optional(),
-  QUEUE_ADAPTER: z.enum(['memory']).default('memory'),
+  /** How deliveries reach workers; `memory` only works with the API and the worker in one process. */
+  QUEUE_ADAPTER: z.enum(['memory', 'postgres', 'redis']).default('postgres'),
+  REDIS_URL: z.string().min(1).optional(),
   WORKER_CONCURRENCY: int(10, 1),
   /** The queues this process's worker serves; by default `default` and every task type's queue. */
   WORKER_QUEUES: list.optional(),
   LEASE_MS: int(30_000, 1_000),
   HEARTBEAT_MS: int(0),
   REAPER_INTERVAL_MS: int(5_000, 100),
+  RECONCILE_INTERVAL_MS: int(30_000, 100),
+  /** On SIGTERM, how long running tasks may take to finish before they go back to their queue. */
+  SHUTDOWN_GRACE_MS: int(8_000),
+  /** The postgres adapter's idle poll; NOTIFY wakes workers sooner, the poll guarantees progress. */
+  POLL_INTERVAL_MS: int(1_000, 10),
   MAX_TASKS_PER_JOB: int(10_000, 1),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
 export type Config = z.output<typeof configSchema>;
 
+/** Which parts a process runs: `npm start` both, `npm run server` the API, `npm run worker` a worker. */
+export type ProcessRole = 'all' | 'api' | 'worker';
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // An empty variable means "not set", as shells and compose files often leave them.
   const set = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
-  const parsed = configSchema.safeParse(set);
+  const parsed = configSchema
+    .refine((config) => config.QUEUE_ADAPTER !== 'redis' || config.REDIS_URL !== undefined, {
+      message: 'REDIS_URL is required when QUEUE_ADAPTER is redis',
+      path: ['REDIS_URL'],
+    })
+    .safeParse(set);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`).join('\n');
     throw new Error(`invalid configuration:\n${problems}`);
@@ -46,4 +61,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 /** The heartbeat renews leases three times per lease unless set. */
 export function heartbeatMs(config: Config): number {
   return config.HEARTBEAT_MS > 0 ? config.HEARTBEAT_MS : Math.floor(config.LEASE_MS / 3);
+}
+
+/** Settings that cannot work for a process of this role, as a message; undefined when fine. */
+export function roleProblem(config: Config, role: ProcessRole): string | undefined {
+  if (role === 'all') return undefined;
+  if (config.QUEUE_ADAPTER === 'memory') {
+    return `QUEUE_ADAPTER=memory keeps deliveries inside one process: use npm start, or postgres or redis for a separate ${role}`;
+  }
+  if (config.DATABASE_URL === undefined) {
+    return `a separate ${role} process needs DATABASE_URL: the embedded PostgreSQL belongs to the process that starts it (npm start)`;
+  }
+  return undefined;
 }

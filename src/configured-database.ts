@@ -7,6 +7,9 @@ import { ensureSchema, migrateToLatest } from './store/migrator.js';
 
 export interface ConfiguredDatabase {
   readonly db: Db;
+  /** For connections outside the pool (LISTEN, lease renewal). */
+  readonly connectionString: string;
+  readonly schema: string | undefined;
   /** Closes the pool, then stops the embedded PostgreSQL if one was started. */
   close(): Promise<void>;
 }
@@ -22,8 +25,9 @@ export async function openConfiguredDatabase(
   const embedded = config.DATABASE_URL
     ? undefined
     : await startEmbeddedPostgres({ dataDir: path.resolve(config.DATA_DIR), port: config.EMBEDDED_PG_PORT, log: options.log });
+  const connectionString = config.DATABASE_URL ?? embedded?.connectionString ?? '';
   const db = createDatabase({
-    connectionString: config.DATABASE_URL ?? embedded?.connectionString ?? '',
+    connectionString,
     ...(config.DATABASE_SCHEMA ? { schema: config.DATABASE_SCHEMA } : {}),
     ...(options.onQuery ? { onQuery: options.onQuery } : {}),
   });
@@ -38,5 +42,5 @@ export async function openConfiguredDatabase(
     await close();
     throw error;
   }
-  return { db, close };
+  return { db, connectionString, schema: config.DATABASE_SCHEMA, close };
 }

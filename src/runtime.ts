@@ -1,11 +1,11 @@
 import type { LogEvent } from 'kysely';
 import pino, { type Logger } from 'pino';
-import { createMemoryAdapter } from '../adapters/memory/memory-adapter.js';
-import type { QueueAdapter } from '../adapters/queue-adapter.js';
-import { heartbeatMs, type Config } from './config.js';
+import { heartbeatMs, roleProblem, type Config, type ProcessRole } from './config.js';
+import { createConfiguredAdapter } from './configured-adapter.js';
 import { openConfiguredDatabase } from './configured-database.js';
 import { createLocalEventBus } from './events/local-event-bus.js';
-import { buildGraphqlServer, type GraphqlServer } from './server/graphql-server.js';
+import { buildGraphqlServer } from './server/graphql-server.js';
+import { buildHealthServer } from './server/health-server.js';
 import { JobService } from './service/job-service.js';
 import type { Db } from './store/database.js';
 import { demoTasks } from './tasks/demo-tasks.js';
@@ -15,6 +15,8 @@ import { Worker } from './worker/worker.js';
 
 export interface JobQlOptions {
   readonly config: Config;
+  /** `all` (default): API and worker; `api`: the GraphQL server only; `worker`: runs tasks only. */
+  readonly role?: ProcessRole;
   /** Task types to register beside the demo ones. */
   readonly tasks?: readonly AnyTaskDefinition[];
   readonly logger?: Logger;
@@ -23,59 +25,81 @@ export interface JobQlOptions {
 }
 
 export interface JobQl {
-  /** The GraphQL endpoint, e.g. http://localhost:4000/graphql. */
+  /** The GraphQL endpoint (e.g. http://localhost:4000/graphql), or a worker's health URL. */
   readonly url: string;
   readonly service: JobService;
   readonly db: Db;
-  readonly worker: Worker;
+  /** Absent in an API-only process. */
+  readonly worker: Worker | undefined;
+  /** Stops taking work, lets running tasks finish within the grace period, then closes everything. */
   stop(): Promise<void>;
 }
 
 /**
- * One process with everything: PostgreSQL (the given one, or an embedded one it starts), the
- * migrations, the queue adapter, a worker and the GraphQL server.
+ * A process of the given role: PostgreSQL (the given one, or an embedded one it starts), the
+ * migrations, the queue adapter and event bus, then a worker and/or the GraphQL server.
  */
 export async function startJobQl(options: JobQlOptions): Promise<JobQl> {
   const { config } = options;
-  const logger = options.logger ?? pino({ level: config.LOG_LEVEL });
+  const role = options.role ?? 'all';
+  const problem = roleProblem(config, role);
+  if (problem !== undefined) throw new Error(`invalid configuration: ${problem}`);
+  const logger = (options.logger ?? pino({ level: config.LOG_LEVEL })).child({ role });
   const stack: (() => Promise<void>)[] = [];
   const stop = async (): Promise<void> => {
     for (const step of stack.reverse()) await step().catch((error: unknown) => logger.error({ err: error }, 'stop step failed'));
     stack.length = 0;
   };
   try {
-    const { db, close } = await openConfiguredDatabase(config, {
+    const database = await openConfiguredDatabase(config, {
       log: (message) => logger.info(message),
       ...(options.onQuery ? { onQuery: options.onQuery } : {}),
     });
-    stack.push(close);
+    stack.push(database.close);
+    const { db } = database;
 
     const registry = new TaskRegistry([...demoTasks, ...(options.tasks ?? [])]);
-    const adapter: QueueAdapter = createMemoryAdapter();
+    const adapter = createConfiguredAdapter(config, database, logger);
     stack.push(() => adapter.close());
     const bus = createLocalEventBus();
     stack.push(() => bus.close());
     const service = new JobService({ db, adapter, bus, registry, maxTasksPerJob: config.MAX_TASKS_PER_JOB });
 
-    const worker = new Worker({
-      db,
-      adapter,
-      bus,
-      registry,
-      logger,
-      queues: config.WORKER_QUEUES ?? defaultQueues(registry),
-      concurrency: config.WORKER_CONCURRENCY,
-      leaseMs: config.LEASE_MS,
-      heartbeatMs: heartbeatMs(config),
-      reaperIntervalMs: config.REAPER_INTERVAL_MS,
-    });
-    await worker.start();
-    stack.push(() => worker.stop());
+    let worker: Worker | undefined;
+    if (role !== 'api') {
+      worker = new Worker({
+        db,
+        adapter,
+        bus,
+        registry,
+        logger,
+        queues: config.WORKER_QUEUES ?? defaultQueues(registry),
+        concurrency: config.WORKER_CONCURRENCY,
+        leaseMs: config.LEASE_MS,
+        heartbeatMs: heartbeatMs(config),
+        reaperIntervalMs: config.REAPER_INTERVAL_MS,
+        reconcileIntervalMs: config.RECONCILE_INTERVAL_MS,
+        shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
+      });
+      await worker.start();
+      const started = worker;
+      stack.push(() => started.stop());
+    }
 
-    const server: GraphqlServer = buildGraphqlServer({ service, bus, logger });
-    const url = await server.listen(config.PORT, config.HOST);
-    stack.push(() => server.stop());
-    logger.info({ url }, `jobql is ready: GraphiQL at ${url}`);
+    let url: string;
+    if (role === 'worker') {
+      const running = worker;
+      const health = buildHealthServer(() => ({ healthy: true, role, workerId: running?.workerId }));
+      url = await health.listen(config.PORT, config.HOST);
+      stack.push(() => health.stop());
+      logger.info({ url, adapter: adapter.name }, 'jobql worker is ready');
+    } else {
+      const server = buildGraphqlServer({ service, bus, logger });
+      url = await server.listen(config.PORT, config.HOST);
+      // First on stop: no new requests while the worker drains.
+      stack.push(() => server.stop());
+      logger.info({ url, adapter: adapter.name }, `jobql is ready: GraphiQL at ${url}`);
+    }
     return { url, service, db, worker, stop };
   } catch (error) {
     await stop();

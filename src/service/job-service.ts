@@ -1,4 +1,4 @@
-import type { QueueAdapter } from '../../adapters/queue-adapter.js';
+import type { Delivery, QueueAdapter } from '../../adapters/queue-adapter.js';
 import type { EventBus } from '../events/event-bus.js';
 import { NotFoundError } from '../errors/index.js';
 import type { Db } from '../store/database.js';
@@ -33,8 +33,9 @@ export class JobService {
   }
 
   /**
-   * Validates, then writes the job, its tasks and their events in one transaction, then enqueues
-   * the deliveries. A crash between commit and enqueue leaves QUEUED tasks that the worker's
+   * Validates, then writes the job, its tasks and their events in one transaction. An adapter
+   * with `transactionalEnqueue` writes the deliveries in that same transaction; any other gets
+   * them after the commit, and a crash in between leaves QUEUED tasks that the workers'
    * reconciler enqueues again.
    */
   async submitJob(input: SubmitJobInput): Promise<JobRecord> {
@@ -45,9 +46,16 @@ export class JobService {
       const existing = await this.findByIdempotencyKey(newJob.idempotencyKey);
       if (existing) return existing;
     }
+    const dueDeliveries = (tasks: readonly TaskRecord[]): Delivery[] =>
+      tasks.filter((task) => task.status === 'QUEUED').map(nextAttemptDelivery);
+    const transactional = adapter.capabilities.transactionalEnqueue;
     let inserted;
     try {
-      inserted = await db.transaction().execute((trx) => insertJob(trx, newJob, now));
+      inserted = await db.transaction().execute(async (trx) => {
+        const job = await insertJob(trx, newJob, now);
+        if (transactional) await adapter.enqueue({ deliveries: dueDeliveries(job.tasks), executor: trx });
+        return job;
+      });
     } catch (error) {
       // Two submissions with one key raced and the other won: answer with its job.
       if (newJob.idempotencyKey && isUniqueViolation(error)) {
@@ -57,8 +65,7 @@ export class JobService {
       throw error;
     }
     bus.publish(inserted.events);
-    const due = inserted.tasks.filter((task) => task.status === 'QUEUED');
-    if (due.length > 0) await adapter.enqueue({ deliveries: due.map(nextAttemptDelivery) });
+    if (!transactional) await adapter.enqueue({ deliveries: dueDeliveries(inserted.tasks) });
     return inserted.job;
   }
 

@@ -78,15 +78,38 @@ export async function completeAttempt(db: Db, ref: AttemptRef & { readonly resul
 
 /** Ends the attempt as failed: the task goes round again while attempts remain, else FAILED. */
 export async function failAttempt(db: Db, ref: AttemptRef & { readonly error: TaskErrorValue }): Promise<AttemptEnd | undefined> {
+  return endWithoutSuccess(db, ref, false);
+}
+
+/**
+ * Gives a running attempt back unfinished (its worker is stopping): the attempt is recorded as
+ * failed with the given error, the task is QUEUED for its next attempt, and the interrupted
+ * attempt does not count against `maxAttempts`.
+ */
+export async function handBackAttempt(db: Db, ref: AttemptRef & { readonly error: TaskErrorValue }): Promise<AttemptEnd | undefined> {
+  return endWithoutSuccess(db, ref, true);
+}
+
+async function endWithoutSuccess(
+  db: Db,
+  ref: AttemptRef & { readonly error: TaskErrorValue },
+  handBack: boolean,
+): Promise<AttemptEnd | undefined> {
   return db.transaction().execute(async (trx) => {
     const now = new Date();
     const outcome = await transitionTask(trx, ref.taskId, (task) => {
       if (!isRunning(task, ref)) return undefined;
       const data = { attempt: ref.attempt, error: ref.error, message: ref.error.message };
-      if (task.attempt - task.attemptBase < task.maxAttempts) {
+      if (handBack || task.attempt - task.attemptBase < task.maxAttempts) {
         return {
           to: 'QUEUED',
-          set: { error: toJson(ref.error), leaseExpiresAt: null, workerId: null, runAt: now },
+          set: {
+            error: toJson(ref.error),
+            leaseExpiresAt: null,
+            workerId: null,
+            runAt: now,
+            ...(handBack ? { attemptBase: task.attemptBase + 1 } : {}),
+          },
           events: [{ type: 'TASK_RETRY_SCHEDULED', taskId: task.id, data: { ...data, taskStatus: 'QUEUED' } }],
         };
       }

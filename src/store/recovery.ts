@@ -24,10 +24,18 @@ export interface WaitingTask {
   readonly runAt: Date;
 }
 
-/** QUEUED tasks of some queues, in pages by id, for enqueueing their next attempt again. */
+/**
+ * QUEUED tasks of some queues, in pages by id, for enqueueing their next attempt again; with
+ * `queuedBefore`, only those that have waited since before it (younger ones were just enqueued).
+ */
 export async function findQueuedTasks(
   db: Db,
-  params: { readonly queues: readonly string[]; readonly afterId: string | null; readonly limit: number },
+  params: {
+    readonly queues: readonly string[];
+    readonly afterId: string | null;
+    readonly limit: number;
+    readonly queuedBefore?: Date;
+  },
 ): Promise<WaitingTask[]> {
   if (params.queues.length === 0) return [];
   let query = db
@@ -38,5 +46,6 @@ export async function findQueuedTasks(
     .orderBy('id')
     .limit(params.limit);
   if (params.afterId) query = query.where('id', '>', params.afterId);
+  if (params.queuedBefore) query = query.where('updatedAt', '<', params.queuedBefore);
   return query.execute();
 }

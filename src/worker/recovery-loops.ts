@@ -13,7 +13,11 @@ export interface RecoveryOptions {
   readonly logger: Logger;
   readonly queues: readonly string[];
   readonly reaperIntervalMs: number;
+  /** How often QUEUED tasks that have waited at least this long are enqueued again. */
+  readonly reconcileIntervalMs: number;
   readonly enqueue: (deliveries: readonly Delivery[]) => Promise<void>;
+  /** Subscribes to the adapter's notice that it lost deliveries. */
+  readonly onDeliveriesLost: (listener: () => void) => () => void;
 }
 
 export interface RecoveryLoops {
@@ -23,24 +27,54 @@ export interface RecoveryLoops {
 const PAGE = 1_000;
 
 /**
- * Enqueues again every QUEUED task of the worker's queues (the adapter may have lost them with a
- * crashed process: deliveries are idempotent, so repeats cost nothing), then reaps expired leases
- * on a timer for as long as the worker runs.
+ * What keeps the promise that nothing is lost:
+ * - the reconciler enqueues again the QUEUED tasks of the worker's queues: all of them at start
+ *   and whenever the adapter reports a loss, and every `reconcileIntervalMs` those that have
+ *   waited longer than that (a crash between commit and enqueue). Deliveries are idempotent, so
+ *   a repeat costs nothing but the write;
+ * - the reaper ends attempts whose lease expired and queues their next attempt.
  */
 export async function startRecoveryLoops(options: RecoveryOptions): Promise<RecoveryLoops> {
   await reconcileQueued(options);
+  const loops = [
+    every(options.reaperIntervalMs, () => reapExpiredLeases(options), 'lease reaper', options.logger),
+    every(
+      options.reconcileIntervalMs,
+      () => reconcileQueued(options, new Date(Date.now() - options.reconcileIntervalMs)),
+      'reconciler',
+      options.logger,
+    ),
+  ];
+  let afterLoss: Promise<unknown> = Promise.resolve();
+  const unsubscribe = options.onDeliveriesLost(() => {
+    options.logger.warn('the queue adapter lost deliveries: enqueueing every waiting task again');
+    afterLoss = afterLoss.then(() => reconcileQueued(options)).catch((error: unknown) => {
+      options.logger.warn({ err: toError(error) }, 'reconciling after a loss failed; the periodic reconciler will retry');
+    });
+  });
+  return {
+    async stop() {
+      unsubscribe();
+      await Promise.all(loops.map((loop) => loop.stop()));
+      await afterLoss;
+    },
+  };
+}
+
+/** Runs `work` every `intervalMs` after the previous run ends; `stop` waits for a run in flight. */
+function every(intervalMs: number, work: () => Promise<unknown>, name: string, logger: Logger): RecoveryLoops {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let inFlight: Promise<void> = Promise.resolve();
   const tick = (): void => {
-    inFlight = reapExpiredLeases(options)
+    inFlight = work()
       .then(() => undefined)
-      .catch((error: unknown) => options.logger.warn({ err: toError(error) }, 'lease reaper failed; will retry'))
+      .catch((error: unknown) => logger.warn({ err: toError(error) }, `${name} failed; will retry`))
       .finally(() => {
-        if (!stopped) timer = setTimeout(tick, options.reaperIntervalMs);
+        if (!stopped) timer = setTimeout(tick, intervalMs);
       });
   };
-  timer = setTimeout(tick, options.reaperIntervalMs);
+  timer = setTimeout(tick, intervalMs);
   return {
     async stop() {
       stopped = true;
@@ -50,11 +84,16 @@ export async function startRecoveryLoops(options: RecoveryOptions): Promise<Reco
   };
 }
 
-export async function reconcileQueued(options: RecoveryOptions): Promise<number> {
+export async function reconcileQueued(options: RecoveryOptions, queuedBefore?: Date): Promise<number> {
   let afterId: string | null = null;
   let total = 0;
   for (;;) {
-    const page = await findQueuedTasks(options.db, { queues: options.queues, afterId, limit: PAGE });
+    const page = await findQueuedTasks(options.db, {
+      queues: options.queues,
+      afterId,
+      limit: PAGE,
+      ...(queuedBefore ? { queuedBefore } : {}),
+    });
     if (page.length === 0) break;
     await options.enqueue(page.map(nextAttemptDelivery));
     total += page.length;

@@ -5,7 +5,7 @@ import type { Consumer, Delivery, QueueAdapter } from '../../adapters/queue-adap
 import type { EventBus } from '../events/event-bus.js';
 import { TaskAbortedError, toError, type JobQlError } from '../errors/index.js';
 import type { Db, TaskErrorValue, TaskProgressValue } from '../store/database.js';
-import { claimAttempt, completeAttempt, failAttempt, recordProgress, renewLeases, type AttemptRef } from '../store/attempts.js';
+import { claimAttempt, completeAttempt, failAttempt, handBackAttempt, recordProgress, renewLeases, type AttemptRef } from '../store/attempts.js';
 import type { TaskRecord } from '../store/records.js';
 import type { TaskRegistry } from '../tasks/task-registry.js';
 import { validatePayload } from '../tasks/validate-payload.js';
@@ -25,6 +25,9 @@ export interface WorkerOptions {
   readonly leaseMs: number;
   readonly heartbeatMs: number;
   readonly reaperIntervalMs: number;
+  readonly reconcileIntervalMs: number;
+  /** On stop, how long running attempts may take to finish before they are handed back. */
+  readonly shutdownGraceMs: number;
   readonly workerId?: string;
 }
 
@@ -57,19 +60,43 @@ export class Worker {
   async start(): Promise<void> {
     const { adapter, bus, queues, concurrency } = this.options;
     this.unsubscribeCancel = bus.onCancelRequested((taskId) => this.abortRunning(taskId, 'CANCELLED'));
-    this.recovery = await startRecoveryLoops({ ...this.options, enqueue: (d) => this.enqueue(d) });
+    this.recovery = await startRecoveryLoops({
+      ...this.options,
+      enqueue: (d) => this.enqueue(d),
+      onDeliveriesLost: (listener) => adapter.onDeliveriesLost(listener),
+    });
     this.consumer = adapter.consume({ queues, concurrency, handle: (delivery) => this.handle(delivery) });
     this.heartbeat = setInterval(() => void this.renewLeases(), this.options.heartbeatMs);
     this.options.logger.info({ workerId: this.workerId, queues, concurrency }, 'worker started');
   }
 
-  /** Stops taking deliveries and waits for the running attempts to finish. */
+  /**
+   * Stops taking deliveries and lets running attempts finish for up to `shutdownGraceMs`; those
+   * still running then are aborted (their signal fires with SHUTDOWN) and handed back to the
+   * queue without using up an attempt. Resolves once every attempt has settled in the store.
+   */
   async stop(): Promise<void> {
-    this.unsubscribeCancel?.();
-    await this.recovery?.stop();
-    await this.consumer?.stop();
-    if (this.heartbeat) clearInterval(this.heartbeat);
+    const consumer = this.consumer;
     this.consumer = undefined;
+    await this.recovery?.stop();
+    this.recovery = undefined;
+    if (consumer) {
+      const graceTimer = setTimeout(() => {
+        if (this.running.size === 0) return;
+        this.options.logger.warn({ workerId: this.workerId, tasks: this.running.size }, 'grace period over: handing running tasks back');
+        for (const taskId of [...this.running.keys()]) {
+          this.abortRunning(taskId, 'SHUTDOWN', 'The worker is shutting down; the task goes back to its queue');
+        }
+      }, this.options.shutdownGraceMs);
+      try {
+        await consumer.stop();
+      } finally {
+        clearTimeout(graceTimer);
+      }
+    }
+    this.unsubscribeCancel?.();
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
   }
 
   private async handle(delivery: Delivery): Promise<void> {
@@ -145,8 +172,10 @@ export class Worker {
       return;
     }
     const value: TaskErrorValue = { message: error.message, code: errorCode(error) };
-    log.warn({ err: error }, 'attempt failed');
-    const end = await failAttempt(this.options.db, { ...ref, error: value });
+    const handBack = error instanceof TaskAbortedError && error.code === 'SHUTDOWN';
+    if (handBack) log.info('attempt handed back: the worker is shutting down');
+    else log.warn({ err: error }, 'attempt failed');
+    const end = await (handBack ? handBackAttempt : failAttempt)(this.options.db, { ...ref, error: value });
     if (!end) return;
     this.options.bus.publish(end.events);
     if (end.task.status === 'QUEUED') await this.enqueue([nextAttemptDelivery(end.task)]);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { heartbeatMs, loadConfig } from '../../src/config.js';
+import { heartbeatMs, loadConfig, roleProblem } from '../../src/config.js';
 
 describe('loadConfig', () => {
   it('gives every setting its default when the environment is empty', () => {
@@ -8,11 +8,14 @@ describe('loadConfig', () => {
       HOST: '0.0.0.0',
       DATA_DIR: './.data',
       EMBEDDED_PG_PORT: 54329,
-      QUEUE_ADAPTER: 'memory',
+      QUEUE_ADAPTER: 'postgres',
       WORKER_CONCURRENCY: 10,
       LEASE_MS: 30_000,
       HEARTBEAT_MS: 0,
       REAPER_INTERVAL_MS: 5_000,
+      RECONCILE_INTERVAL_MS: 30_000,
+      SHUTDOWN_GRACE_MS: 8_000,
+      POLL_INTERVAL_MS: 1_000,
       MAX_TASKS_PER_JOB: 10_000,
       LOG_LEVEL: 'info',
     });
@@ -23,11 +26,12 @@ describe('loadConfig', () => {
     expect(config.DATABASE_URL).toBeUndefined();
     expect(config.DATABASE_SCHEMA).toBeUndefined();
     expect(config.WORKER_QUEUES).toBeUndefined();
+    expect(config.REDIS_URL).toBeUndefined();
   });
 
   it('treats an empty variable as unset', () => {
     const config = loadConfig({ PORT: '', HOST: '', DATABASE_URL: '', WORKER_QUEUES: '', QUEUE_ADAPTER: '' });
-    expect(config).toMatchObject({ PORT: 4000, HOST: '0.0.0.0', QUEUE_ADAPTER: 'memory' });
+    expect(config).toMatchObject({ PORT: 4000, HOST: '0.0.0.0', QUEUE_ADAPTER: 'postgres' });
     expect(config.DATABASE_URL).toBeUndefined();
     expect(config.WORKER_QUEUES).toBeUndefined();
   });
@@ -84,6 +88,14 @@ describe('loadConfig', () => {
     expect(loadConfig({ WORKER_QUEUES: value }).WORKER_QUEUES).toEqual(queues);
   });
 
+  it.each(['memory', 'postgres', 'redis'])('accepts QUEUE_ADAPTER=%s', (adapter) => {
+    expect(loadConfig({ QUEUE_ADAPTER: adapter, REDIS_URL: 'redis://localhost:6379' }).QUEUE_ADAPTER).toBe(adapter);
+  });
+
+  it('requires REDIS_URL with QUEUE_ADAPTER=redis', () => {
+    expect(() => loadConfig({ QUEUE_ADAPTER: 'redis' })).toThrow(/^invalid configuration:\n {2}REDIS_URL: REDIS_URL is required/);
+  });
+
   it('throws a readable error for PORT=abc', () => {
     expect(() => loadConfig({ PORT: 'abc' })).toThrow(/^invalid configuration:\n {2}PORT: .+/);
   });
@@ -110,6 +122,9 @@ describe('loadConfig', () => {
     ['WORKER_CONCURRENCY', '0'],
     ['LEASE_MS', '999'],
     ['REAPER_INTERVAL_MS', '99'],
+    ['RECONCILE_INTERVAL_MS', '99'],
+    ['SHUTDOWN_GRACE_MS', '-1'],
+    ['POLL_INTERVAL_MS', '9'],
     ['MAX_TASKS_PER_JOB', '0'],
     ['DATABASE_SCHEMA', 'Not-An-Identifier'],
   ])('rejects %s=%j', (name, value) => {
@@ -129,5 +144,26 @@ describe('heartbeatMs', () => {
 
   it('uses HEARTBEAT_MS when it is set', () => {
     expect(heartbeatMs(loadConfig({ LEASE_MS: '9000', HEARTBEAT_MS: '1234' }))).toBe(1_234);
+  });
+});
+
+describe('roleProblem', () => {
+  const remote = { DATABASE_URL: 'postgres://db/jobql' };
+
+  it('accepts everything for one process with API and worker', () => {
+    expect(roleProblem(loadConfig({ QUEUE_ADAPTER: 'memory' }), 'all')).toBeUndefined();
+  });
+
+  it.each(['api', 'worker'] as const)('refuses the memory adapter for a separate %s', (role) => {
+    expect(roleProblem(loadConfig({ ...remote, QUEUE_ADAPTER: 'memory' }), role)).toMatch(/QUEUE_ADAPTER=memory/);
+  });
+
+  it.each(['api', 'worker'] as const)('refuses the embedded database for a separate %s', (role) => {
+    expect(roleProblem(loadConfig({}), role)).toMatch(/needs DATABASE_URL/);
+  });
+
+  it.each(['api', 'worker'] as const)('accepts a shared database and adapter for a separate %s', (role) => {
+    expect(roleProblem(loadConfig(remote), role)).toBeUndefined();
+    expect(roleProblem(loadConfig({ ...remote, QUEUE_ADAPTER: 'redis', REDIS_URL: 'redis://r:6379' }), role)).toBeUndefined();
   });
 });

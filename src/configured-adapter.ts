@@ -1,0 +1,26 @@
+import type { Logger } from 'pino';
+import { createMemoryAdapter } from '../adapters/memory/memory-adapter.js';
+import { createPostgresAdapter } from '../adapters/postgres/postgres-adapter.js';
+import type { QueueAdapter } from '../adapters/queue-adapter.js';
+import type { Config } from './config.js';
+import type { ConfiguredDatabase } from './configured-database.js';
+
+/** The queue adapter `QUEUE_ADAPTER` names, on the configured database or Redis. */
+export function createConfiguredAdapter(config: Config, database: ConfiguredDatabase, logger: Logger): QueueAdapter {
+  const onError = (error: Error): void => logger.warn({ err: error }, `${config.QUEUE_ADAPTER} queue adapter: ${error.message}`);
+  switch (config.QUEUE_ADAPTER) {
+    case 'memory':
+      return createMemoryAdapter();
+    case 'postgres':
+      return createPostgresAdapter({
+        db: database.db,
+        connectionString: database.connectionString,
+        // NOTIFY is database-wide: each schema (deployment) gets its own channel.
+        channel: `jobql_deliveries_${database.schema ?? 'public'}`,
+        pollIntervalMs: config.POLL_INTERVAL_MS,
+        onError,
+      });
+    case 'redis':
+      throw new Error('QUEUE_ADAPTER=redis is not available yet');
+  }
+}

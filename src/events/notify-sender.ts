@@ -1,0 +1,48 @@
+import { sql } from 'kysely';
+import type { Db } from '../store/database.js';
+
+export interface NotifySender {
+  /** Queues NOTIFYs; they go out in the order queued, whatever pool connection carries them. */
+  send(channel: string, payloads: readonly string[]): void;
+  /** Settles once everything queued has been sent or has failed. */
+  flush(): Promise<void>;
+}
+
+/** Bound values per statement stay small; a payload is under 8000 bytes. */
+const BATCH = 100;
+
+/**
+ * Sends NOTIFYs through the pool one statement at a time, so a later one never overtakes an
+ * earlier one on another connection. What is queued while a statement runs goes in the next,
+ * one `pg_notify` per row in array order, so a burst of publishes costs few round trips.
+ */
+export function createNotifySender(db: Db, onError: (error: unknown) => void): NotifySender {
+  const queue: { channel: string; payload: string }[] = [];
+  let draining: Promise<void> | undefined;
+
+  const drain = async (): Promise<void> => {
+    // Publishes of the same tick share a statement.
+    await Promise.resolve();
+    while (queue.length > 0) {
+      const batch = queue.splice(0, BATCH);
+      try {
+        await sql`
+          select pg_notify(t.channel, t.payload)
+          from unnest(${batch.map((n) => n.channel)}::text[], ${batch.map((n) => n.payload)}::text[])
+            with ordinality as t(channel, payload, n)
+          order by t.n`.execute(db);
+      } catch (error) {
+        onError(error);
+      }
+    }
+    draining = undefined;
+  };
+
+  return {
+    send(channel, payloads) {
+      for (const payload of payloads) queue.push({ channel, payload });
+      draining ??= drain();
+    },
+    flush: () => draining ?? Promise.resolve(),
+  };
+}

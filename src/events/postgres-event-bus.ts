@@ -1,0 +1,58 @@
+import { eventsAfter } from '../store/queries.js';
+import type { Db } from '../store/database.js';
+import { listenForNotifications } from '../store/notification-listener.js';
+import { createNotifySender } from './notify-sender.js';
+import { busChannels, createRelayedEventBus, type RelayedEventBus } from './relayed-event-bus.js';
+import type { EventRef } from './wire-format.js';
+
+export interface PostgresEventBusOptions {
+  /** Sends NOTIFYs and reads events too big to travel. */
+  readonly db: Db;
+  /** For the one LISTEN connection. */
+  readonly connectionString: string;
+  /** Names this bus's channels: buses sharing a database with other deployments need their own. */
+  readonly channel: string;
+  readonly onError?: (error: Error) => void;
+}
+
+/** PostgreSQL refuses NOTIFY payloads of 8000 bytes or more. */
+const MAX_PAYLOAD_BYTES = 7_999;
+/** Longer channel names are cut short by LISTEN (with a notice) and refused by pg_notify. */
+const MAX_CHANNEL_BYTES = 63;
+
+/**
+ * An event bus over LISTEN/NOTIFY. An event whose message would pass the payload limit travels
+ * as a reference to its row in `job_events`, which the receiving bus reads through `db`.
+ */
+export function createPostgresEventBus(options: PostgresEventBusOptions): RelayedEventBus {
+  const channels = busChannels(options.channel);
+  for (const name of Object.values(channels)) {
+    if (Buffer.byteLength(name) > MAX_CHANNEL_BYTES) {
+      throw new Error(`event bus channel "${name}" is longer than PostgreSQL's ${MAX_CHANNEL_BYTES} bytes`);
+    }
+  }
+  const loadEvent = async (ref: EventRef) =>
+    (await eventsAfter(options.db, { jobId: ref.jobId, afterSeq: ref.seq - 1, upToSeq: ref.seq, limit: 1 }))[0];
+
+  return createRelayedEventBus(
+    { maxMessageBytes: MAX_PAYLOAD_BYTES, loadEvent, onError: options.onError },
+    (inbound) => {
+      const sender = createNotifySender(options.db, inbound.report);
+      const listener = listenForNotifications({
+        connectionString: options.connectionString,
+        channels: [channels.events, channels.cancel],
+        onNotification: (channel, payload) => inbound.receive(channel === channels.cancel ? 'cancel' : 'events', payload),
+        onListening: inbound.listening,
+        onError: inbound.report,
+      });
+      return {
+        send: (purpose, messages) => sender.send(channels[purpose], messages),
+        async close() {
+          // The caller may close `db` once this returns: the last NOTIFYs go first.
+          await sender.flush();
+          await listener.close();
+        },
+      };
+    },
+  );
+}
