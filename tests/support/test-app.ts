@@ -10,9 +10,16 @@ export interface TestApp extends JobQl {
 
 /** The real server, on a free port, with a worker, in a fresh schema of the test database. */
 export async function startTestApp(
-  options: { env?: Record<string, string>; tasks?: readonly AnyTaskDefinition[]; onQuery?: (event: LogEvent) => void } = {},
+  options: {
+    env?: Record<string, string>;
+    tasks?: readonly AnyTaskDefinition[];
+    onQuery?: (event: LogEvent) => void;
+    /** Join an existing app's schema (a second process of one deployment); stop() then keeps it. */
+    schema?: string;
+  } = {},
 ): Promise<TestApp> {
-  const schema = newSchemaName('e2e');
+  const ownsSchema = options.schema === undefined;
+  const schema = options.schema ?? newSchemaName('e2e');
   const config = configSchema.parse({
     DATABASE_URL: TEST_DATABASE_URL,
     DATABASE_SCHEMA: schema,
@@ -31,7 +38,7 @@ export async function startTestApp(
     schema,
     async stop() {
       await app.stop();
-      await dropSchema(schema);
+      if (ownsSchema) await dropSchema(schema);
     },
   };
 }

@@ -1,0 +1,51 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { JobEventData } from '../../src/store/database.js';
+import type { JobEventRecord } from '../../src/store/records.js';
+
+let nextEventId = 1_000_000;
+
+/** A unique bus channel per test, so buses of different tests never hear each other. */
+export function uniqueChannel(): string {
+  return `jobql_test_${randomBytes(6).toString('hex')}`;
+}
+
+/**
+ * Events of one new job shaped as the store writes them: TASK_QUEUED, JOB_STATUS_CHANGED (no
+ * task), then a TASK_PROGRESS per `data`. Not stored: for buses that never read the store.
+ */
+export function syntheticEvents(progress: readonly JobEventData[]): JobEventRecord[] {
+  const jobId = randomUUID();
+  const taskId = randomUUID();
+  const at = (i: number): Date => new Date(Date.UTC(2024, 1, 29, 23, 59, 58, 123) + i * 1_001);
+  const head: JobEventRecord[] = [
+    { id: String(nextEventId++), jobId, seq: 1, taskId, type: 'TASK_QUEUED', at: at(0), data: { taskStatus: 'QUEUED' } },
+    { id: String(nextEventId++), jobId, seq: 2, taskId: null, type: 'JOB_STATUS_CHANGED', at: at(1), data: { jobStatus: 'QUEUED' } },
+  ];
+  return [
+    ...head,
+    ...progress.map((data, i): JobEventRecord => ({
+      id: String(nextEventId++),
+      jobId,
+      seq: i + 3,
+      taskId,
+      type: 'TASK_PROGRESS',
+      at: at(i + 2),
+      data,
+    })),
+  ];
+}
+
+export function progressData(current: number, message: string | null = `step ${current}`): JobEventData {
+  return { attempt: 1, progress: { current, total: 100, message } };
+}
+
+/** Counts per kind of what keeps the process alive: sockets, timers, … */
+export function activeResources(): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const kind of process.getActiveResourcesInfo()) counts.set(kind, (counts.get(kind) ?? 0) + 1);
+  return counts;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
