@@ -27,15 +27,8 @@ export function createRedisEventBus(options: RedisEventBusOptions): RelayedEvent
     subscriber.on('message', (channel: string, payload: string) =>
       inbound.receive(channel === channels.cancel ? 'cancel' : 'events', payload),
     );
-    subscriber.on('ready', () => {
-      // ioredis subscribes again on reconnects; the first subscription is below.
-      if (subscribed) inbound.listening();
-    });
-    let subscribed = false;
-    subscriber.subscribe(channels.events, channels.cancel).then(() => {
-      subscribed = true;
-      inbound.listening();
-    }, inbound.report);
+    // ioredis subscribes again by itself after each reconnect.
+    subscriber.subscribe(channels.events, channels.cancel).then(() => inbound.listening(), inbound.report);
 
     return {
       send(purpose, messages) {

@@ -29,7 +29,7 @@ export interface RelayTransport {
 /** What the relay gives the server-specific part. */
 export interface RelayInbound {
   receive(purpose: Purpose, payload: string): void;
-  /** Call each time the transport (re)starts hearing messages. */
+  /** Call once the transport hears messages (again after a reconnect, if it can tell). */
   listening(): void;
   report(error: unknown): void;
 }

@@ -1,0 +1,159 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createPostgresEventBus } from '../../src/events/postgres-event-bus.js';
+import { busChannels, type RelayedEventBus } from '../../src/events/relayed-event-bus.js';
+import { createDatabase, type Db, type JobEventData } from '../../src/store/database.js';
+import { insertJob } from '../../src/store/insert-job.js';
+import { recordTaskChanges } from '../../src/store/job-bookkeeping.js';
+import type { JobEventRecord } from '../../src/store/records.js';
+import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '../support/test-database.js';
+import { describeEventBus, type BusPair } from './describe-event-bus.js';
+import { progressData, syntheticEvents, uniqueChannel } from './event-fixtures.js';
+
+let t: TestDatabase;
+/** The pools of the two processes a pair of buses stands for: one connection each, so they never grow. */
+let processDbs: [Db, Db];
+beforeAll(async () => {
+  t = await createTestDatabase();
+  processDbs = [0, 1].map(() => createDatabase({ connectionString: TEST_DATABASE_URL, schema: t.schema, maxConnections: 1 })) as [Db, Db];
+});
+afterAll(async () => {
+  await Promise.all(processDbs?.map((db) => db.destroy()) ?? []);
+  await t?.drop();
+});
+
+/**
+ * A job with one task, stored as submitJob and progress reports store them. It also opens the
+ * processes' pool connections, so that afterwards only what the buses open comes and goes.
+ */
+async function storedEvents(progress: readonly JobEventData[]): Promise<JobEventRecord[]> {
+  await Promise.all(processDbs.map((db) => sql`select 1`.execute(db)));
+  return t.db.transaction().execute(async (trx) => {
+    const now = new Date();
+    const inserted = await insertJob(
+      trx,
+      {
+        name: 'event-bus',
+        queue: 'default',
+        priority: 5,
+        idempotencyKey: null,
+        metadata: {},
+        tasks: [{ key: null, type: 'demo.echo', queue: 'default', priority: 5, payload: {}, maxAttempts: 1, timeoutMs: null, runAt: now }],
+      },
+      now,
+    );
+    const taskId = inserted.tasks[0]!.id;
+    const recorded =
+      progress.length === 0
+        ? { events: [] }
+        : await recordTaskChanges(trx, inserted.job.id, [], progress.map((data) => ({ type: 'TASK_PROGRESS' as const, taskId, data })));
+    return [...inserted.events, ...recorded.events];
+  });
+}
+
+/** The backends LISTENing on the bus channel, once they listen on both of its channels. */
+async function listenerPids(channel: string): Promise<number[]> {
+  const { rows } = await sql<{ pid: number }>`
+    select pid from pg_stat_activity
+    where datname = current_database() and query ilike 'LISTEN%' and position(${busChannels(channel).cancel} in query) > 0`.execute(t.db);
+  return rows.map((row) => row.pid);
+}
+
+async function openPair(): Promise<BusPair & { a: RelayedEventBus; b: RelayedEventBus }> {
+  const channel = uniqueChannel();
+  const errors: Error[] = [];
+  const [a, b] = processDbs.map((db) =>
+    createPostgresEventBus({ db, connectionString: TEST_DATABASE_URL, channel, onError: (error) => errors.push(error) }),
+  ) as [RelayedEventBus, RelayedEventBus];
+  await Promise.all([a.ready(), b.ready()]);
+  return {
+    a,
+    b,
+    channel,
+    errors,
+    async close() {
+      await Promise.all([a.close(), b.close()]);
+    },
+  };
+}
+
+describeEventBus('postgres', {
+  crossProcess: true,
+  openPair,
+  events: storedEvents,
+  async openFailing() {
+    const errors: Error[] = [];
+    // Nothing listens on port 1: every NOTIFY fails.
+    const db = createDatabase({ connectionString: 'postgres://postgres@127.0.0.1:1/test' });
+    const bus = createPostgresEventBus({ db, connectionString: TEST_DATABASE_URL, channel: uniqueChannel(), onError: (error) => errors.push(error) });
+    return {
+      bus,
+      errors,
+      sendError: /ECONNREFUSED/,
+      async close() {
+        await bus.close();
+        await db.destroy();
+      },
+    };
+  },
+  listenersOnServer: async (channel) => (await listenerPids(channel)).length,
+});
+
+describe('postgres event bus', () => {
+  it('listens again by itself after its connection is terminated, and events flow again', async () => {
+    const p = await openPair();
+    try {
+      const before = await listenerPids(p.channel);
+      expect(before).toHaveLength(2);
+      await sql`select pg_terminate_backend(pid) from unnest(${before}::int[]) as pid`.execute(t.db);
+      await vi.waitFor(
+        async () => {
+          const now = await listenerPids(p.channel);
+          expect(now).toHaveLength(2);
+          expect(now.filter((pid) => before.includes(pid))).toEqual([]);
+        },
+        { timeout: 10_000, interval: 50 },
+      );
+      expect(p.errors.map((error) => error.message)).toContain('terminating connection due to administrator command');
+
+      const events = await storedEvents([progressData(1), progressData(2, 'z'.repeat(9_000))]);
+      const onB: JobEventRecord[] = [];
+      p.b.subscribe(events[0]!.jobId, (event) => onB.push(event));
+      const cancels: string[] = [];
+      p.a.onCancelRequested((taskId) => cancels.push(taskId));
+      p.a.publish(events);
+      p.b.requestCancel(['t1']);
+      await vi.waitFor(() => expect(onB).toStrictEqual(events), { timeout: 10_000 });
+      await vi.waitFor(() => expect(cancels).toEqual(['t1']), { timeout: 10_000 });
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('reports a message it cannot read and keeps listening', async () => {
+    const p = await openPair();
+    try {
+      await sql`select pg_notify(${busChannels(p.channel).events}, 'not a message')`.execute(t.db);
+      await sql`select pg_notify(${busChannels(p.channel).cancel}, '{"origin":"elsewhere","taskIds":[1]}')`.execute(t.db);
+      const events = syntheticEvents([progressData(1)]);
+      const onB: JobEventRecord[] = [];
+      p.b.subscribe(events[0]!.jobId, (event) => onB.push(event));
+      p.a.publish(events);
+      await vi.waitFor(() => expect(onB).toStrictEqual(events), { timeout: 10_000 });
+      // Each bus of the pair hears both.
+      await vi.waitFor(() => expect(p.errors).toHaveLength(4), { timeout: 10_000 });
+      expect(p.errors.map((error) => error.message).sort()).toEqual([
+        'malformed event-bus message: not JSON',
+        'malformed event-bus message: not JSON',
+        'malformed event-bus message: task id',
+        'malformed event-bus message: task id',
+      ]);
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('refuses a channel name PostgreSQL would cut short', () => {
+    expect(() => createPostgresEventBus({ db: t.db, connectionString: TEST_DATABASE_URL, channel: 'c'.repeat(60) })).toThrow(/63 bytes/);
+  });
+});
