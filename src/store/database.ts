@@ -123,6 +123,13 @@ export function createDatabase(options: DatabaseOptions): Db {
   });
   // An idle client whose server went away emits 'error'; the pool drops it and makes a new one.
   pool.on('error', () => {});
+  // A checked-out client has no listener of the pool's, and one whose connection dies between
+  // statements (pg_terminate_backend, a server restart) emits 'error': unheard, that would kill
+  // the process. The statement in flight fails anyway, and the pool discards the client when it
+  // comes back unqueryable.
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+  });
   return new Kysely<Database>({
     dialect: new PostgresDialect({ pool }),
     // Nested keys stay as written: payloads and results are the user's JSON, not our columns.

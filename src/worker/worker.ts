@@ -9,6 +9,7 @@ import { claimAttempt, completeAttempt, failAttempt, handBackAttempt, recordProg
 import type { TaskRecord } from '../store/records.js';
 import type { TaskRegistry } from '../tasks/task-registry.js';
 import { validatePayload } from '../tasks/validate-payload.js';
+import { retryTransient } from '../store/transient-errors.js';
 import { ProgressWriter } from './progress-writer.js';
 import { nextAttemptDelivery } from './deliveries.js';
 import { startRecoveryLoops, type RecoveryLoops } from './recovery-loops.js';
@@ -101,7 +102,7 @@ export class Worker {
 
   private async handle(delivery: Delivery): Promise<void> {
     const { db, bus, leaseMs } = this.options;
-    const claimed = await claimAttempt(db, { ...delivery, workerId: this.workerId, leaseMs });
+    const claimed = await this.storeWrite(() => claimAttempt(db, { ...delivery, workerId: this.workerId, leaseMs }));
     if (!claimed) return; // a duplicate or stale delivery: someone else has it, or it is done
     bus.publish(claimed.events);
     await this.run(claimed.task);
@@ -116,10 +117,13 @@ export class Worker {
       this.options.bus.publish(await recordProgress(this.options.db, { ...ref, progress: value }));
     });
     try {
-      const result = await this.execute(task, controller.signal, log, (value) => progress.report(value));
+      // Progress is best effort: a failed write is logged, never thrown into the handler.
+      const report = (value: TaskProgressValue): Promise<void> =>
+        progress.report(value).catch((error: unknown) => log.warn({ err: toError(error) }, 'progress write failed'));
+      const result = await this.execute(task, controller.signal, log, report);
       // Progress is best effort: a failed progress write never fails the attempt.
       await progress.flush().catch(() => {});
-      const end = await completeAttempt(this.options.db, { ...ref, result });
+      const end = await this.storeWrite(() => completeAttempt(this.options.db, { ...ref, result }));
       if (end) this.options.bus.publish(end.events);
     } catch (thrown) {
       await progress.flush().catch(() => {});
@@ -175,10 +179,21 @@ export class Worker {
     const handBack = error instanceof TaskAbortedError && error.code === 'SHUTDOWN';
     if (handBack) log.info('attempt handed back: the worker is shutting down');
     else log.warn({ err: error }, 'attempt failed');
-    const end = await (handBack ? handBackAttempt : failAttempt)(this.options.db, { ...ref, error: value });
+    const end = await this.storeWrite(() => (handBack ? handBackAttempt : failAttempt)(this.options.db, { ...ref, error: value }));
     if (!end) return;
     this.options.bus.publish(end.events);
     if (end.task.status === 'QUEUED') await this.enqueue([nextAttemptDelivery(end.task)]);
+  }
+
+  /**
+   * A fenced attempt write, run again while the database is briefly away (a restart, a
+   * terminated connection), for up to one lease: past that the reaper owns the task anyway.
+   */
+  private storeWrite<T>(write: () => Promise<T>): Promise<T> {
+    return retryTransient(write, {
+      budgetMs: this.options.leaseMs,
+      onRetry: (error) => this.options.logger.warn({ err: toError(error), workerId: this.workerId }, 'store write failed; retrying'),
+    });
   }
 
   private async enqueue(deliveries: readonly Delivery[]): Promise<void> {
