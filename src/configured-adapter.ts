@@ -4,6 +4,7 @@ import { createPostgresAdapter } from '../adapters/postgres/postgres-adapter.js'
 import type { QueueAdapter } from '../adapters/queue-adapter.js';
 import type { Config } from './config.js';
 import type { ConfiguredDatabase } from './configured-database.js';
+import { deliveryChannel } from './deployment-channels.js';
 
 /** The queue adapter `QUEUE_ADAPTER` names, on the configured database or Redis. */
 export function createConfiguredAdapter(config: Config, database: ConfiguredDatabase, logger: Logger): QueueAdapter {
@@ -15,8 +16,7 @@ export function createConfiguredAdapter(config: Config, database: ConfiguredData
       return createPostgresAdapter({
         db: database.db,
         connectionString: database.connectionString,
-        // NOTIFY is database-wide: each schema (deployment) gets its own channel.
-        channel: `jobql_deliveries_${database.schema ?? 'public'}`,
+        channel: deliveryChannel(database.schema),
         pollIntervalMs: config.POLL_INTERVAL_MS,
         onError,
       });

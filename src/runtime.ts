@@ -3,7 +3,7 @@ import pino, { type Logger } from 'pino';
 import { heartbeatMs, roleProblem, type Config, type ProcessRole } from './config.js';
 import { createConfiguredAdapter } from './configured-adapter.js';
 import { openConfiguredDatabase } from './configured-database.js';
-import { createLocalEventBus } from './events/local-event-bus.js';
+import { createConfiguredEventBus } from './configured-event-bus.js';
 import { buildGraphqlServer } from './server/graphql-server.js';
 import { buildHealthServer } from './server/health-server.js';
 import { JobService } from './service/job-service.js';
@@ -61,7 +61,7 @@ export async function startJobQl(options: JobQlOptions): Promise<JobQl> {
     const registry = new TaskRegistry([...demoTasks, ...(options.tasks ?? [])]);
     const adapter = createConfiguredAdapter(config, database, logger);
     stack.push(() => adapter.close());
-    const bus = createLocalEventBus();
+    const bus = await createConfiguredEventBus(config, database, logger);
     stack.push(() => bus.close());
     const service = new JobService({ db, adapter, bus, registry, maxTasksPerJob: config.MAX_TASKS_PER_JOB });
 

@@ -1,0 +1,34 @@
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import type { ConfiguredDatabase } from './configured-database.js';
+import { eventBusChannel } from './deployment-channels.js';
+import type { EventBus } from './events/event-bus.js';
+import { createLocalEventBus } from './events/local-event-bus.js';
+import { createPostgresEventBus } from './events/postgres-event-bus.js';
+import { createRedisEventBus } from './events/redis-event-bus.js';
+
+const READY_WAIT_MS = 5_000;
+
+/**
+ * The event bus that follows the adapter: in-process for memory (one process holds everything),
+ * NOTIFY for postgres, pub/sub for redis. It waits a little for the bus to listen, so a worker's
+ * first events reach the API; a bus that is slower only delays them (subscribers read the store).
+ */
+export async function createConfiguredEventBus(config: Config, database: ConfiguredDatabase, logger: Logger): Promise<EventBus> {
+  const onError = (error: Error): void => logger.warn({ err: error }, `event bus: ${error.message}`);
+  const channel = eventBusChannel(database.schema);
+  const bus =
+    config.QUEUE_ADAPTER === 'memory'
+      ? undefined
+      : config.QUEUE_ADAPTER === 'redis' && config.REDIS_URL !== undefined
+        ? createRedisEventBus({ url: config.REDIS_URL, channel, onError })
+        : createPostgresEventBus({ db: database.db, connectionString: database.connectionString, channel, onError });
+  if (bus === undefined) return createLocalEventBus({ onError });
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), READY_WAIT_MS);
+  });
+  if ((await Promise.race([bus.ready(), late])) === 'late') logger.warn('event bus is not listening yet; continuing');
+  clearTimeout(timer);
+  return bus;
+}

@@ -1,0 +1,25 @@
+import { createHash } from 'node:crypto';
+
+/** PostgreSQL cuts identifiers, channel names included, at 63 bytes. */
+const MAX_CHANNEL_BYTES = 63;
+/** Room the event bus needs after its base name (`:events`, `:cancel`). */
+const BUS_SUFFIX_BYTES = 7;
+
+/**
+ * A channel name of one deployment (one database schema): NOTIFY and Redis pub/sub are shared by
+ * every schema of a server, so each deployment talks on names of its own. A schema too long to
+ * fit is replaced by a hash of it.
+ */
+export function deploymentChannel(purpose: string, schema: string | undefined, reserveBytes = 0): string {
+  const name = `jobql_${purpose}_${schema ?? 'public'}`;
+  if (Buffer.byteLength(name) + reserveBytes <= MAX_CHANNEL_BYTES) return name;
+  return `jobql_${purpose}_${createHash('sha256').update(schema ?? '').digest('hex').slice(0, 24)}`;
+}
+
+export function eventBusChannel(schema: string | undefined): string {
+  return deploymentChannel('bus', schema, BUS_SUFFIX_BYTES);
+}
+
+export function deliveryChannel(schema: string | undefined): string {
+  return deploymentChannel('deliveries', schema);
+}
