@@ -12,6 +12,8 @@ import { inKeyOrder } from './types/loaded-by-id.js';
 export interface Context {
   readonly service: JobService;
   readonly bus: EventBus;
+  /** A subscription that heard nothing for this long reads the store, in case the bus lost something. */
+  readonly subscriptionResyncMs: number;
   loaders: RequestLoaders;
 }
 
@@ -40,6 +42,6 @@ function splitPages<T extends { jobId: string }>(requests: readonly PageRequest[
   return requests.map((r) => rows.filter((row) => row.jobId === r.jobId && index(row) >= r.offset && index(row) < r.offset + r.limit));
 }
 
-export function createContext(service: JobService, bus: EventBus): Context {
-  return { service, bus, loaders: createLoaders(service) };
+export function createContext(service: JobService, bus: EventBus, subscriptionResyncMs: number): Context {
+  return { service, bus, subscriptionResyncMs, loaders: createLoaders(service) };
 }

@@ -18,6 +18,8 @@ export function createConfiguredAdapter(config: Config, database: ConfiguredData
         connectionString: database.connectionString,
         channel: deliveryChannel(database.schema),
         pollIntervalMs: config.POLL_INTERVAL_MS,
+        // A dead consumer's deliveries come back as soon as the store's lease would.
+        lockMs: config.LEASE_MS,
         onError,
       });
     case 'redis':

@@ -94,7 +94,7 @@ export async function startJobQl(options: JobQlOptions): Promise<JobQl> {
       stack.push(() => health.stop());
       logger.info({ url, adapter: adapter.name }, 'jobql worker is ready');
     } else {
-      const server = buildGraphqlServer({ service, bus, logger });
+      const server = buildGraphqlServer({ service, bus, logger, subscriptionResyncMs: config.SUBSCRIPTION_RESYNC_MS });
       url = await server.listen(config.PORT, config.HOST);
       // First on stop: no new requests while the worker drains.
       stack.push(() => server.stop());

@@ -8,7 +8,6 @@ import { decodeEventId, JobEventRef } from '../types/job-event.js';
 import { EventInbox } from './event-inbox.js';
 
 /** With no live event for this long, the subscription reads the store in case one was missed. */
-const IDLE_CHECK_MS = 5_000;
 const REPLAY_PAGE = 1_000;
 
 builder.subscriptionField('jobProgress', (t) =>
@@ -69,7 +68,7 @@ async function* streamJobEvents(context: Context, globalJobId: string, after: st
     if (!now || (isFinalJobStatus(now.status) && lastSeq >= now.eventSeq)) return;
 
     for (;;) {
-      const event = await inbox.next(IDLE_CHECK_MS);
+      const event = await inbox.next(context.subscriptionResyncMs);
       if (event === undefined) {
         if (yield* catchUp({ endAtFinal: true })) return;
         continue;

@@ -13,6 +13,7 @@ export interface GraphqlServerOptions {
   readonly service: JobService;
   readonly bus: EventBus;
   readonly logger: Logger;
+  readonly subscriptionResyncMs: number;
 }
 
 export interface GraphqlServer {
@@ -37,7 +38,7 @@ export function buildGraphqlServer(options: GraphqlServerOptions): GraphqlServer
   const yoga = createYoga({
     schema,
     graphqlEndpoint: ENDPOINT,
-    context: () => createContext(options.service, options.bus),
+    context: () => createContext(options.service, options.bus, options.subscriptionResyncMs),
     graphiql: { subscriptionsProtocol: 'WS', title: 'jobql' },
     landingPage: false,
     logging: {

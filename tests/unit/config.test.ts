@@ -17,6 +17,7 @@ describe('loadConfig', () => {
       SHUTDOWN_GRACE_MS: 8_000,
       POLL_INTERVAL_MS: 1_000,
       MAX_TASKS_PER_JOB: 10_000,
+      SUBSCRIPTION_RESYNC_MS: 5_000,
       LOG_LEVEL: 'info',
     });
   });
@@ -125,6 +126,7 @@ describe('loadConfig', () => {
     ['RECONCILE_INTERVAL_MS', '99'],
     ['SHUTDOWN_GRACE_MS', '-1'],
     ['POLL_INTERVAL_MS', '9'],
+    ['SUBSCRIPTION_RESYNC_MS', '99'],
     ['MAX_TASKS_PER_JOB', '0'],
     ['DATABASE_SCHEMA', 'Not-An-Identifier'],
   ])('rejects %s=%j', (name, value) => {
