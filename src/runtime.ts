@@ -69,6 +69,8 @@ export async function startJobQl(options: JobQlOptions): Promise<JobQl> {
     if (role !== 'api') {
       worker = new Worker({
         db,
+        connectionString: database.connectionString,
+        schema: database.schema,
         adapter,
         bus,
         registry,

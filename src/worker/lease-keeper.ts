@@ -1,6 +1,7 @@
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
+import { toError } from '../errors/index.js';
 import type { AttemptRef } from '../store/attempts.js';
 import {
   attemptKey,
@@ -54,6 +55,7 @@ class ThreadLeaseKeeper implements LeaseKeeper {
   private readonly held = new Map<string, AttemptRef>();
   private thread: Worker | undefined;
   private startedAt = 0;
+  private started = false;
   private restartTimer: NodeJS.Timeout | undefined;
   private closed: Promise<void> | undefined;
 
@@ -62,6 +64,7 @@ class ThreadLeaseKeeper implements LeaseKeeper {
   async start(): Promise<void> {
     const { ready } = this.spawn();
     await ready;
+    this.started = true;
   }
 
   hold(ref: AttemptRef): void {
@@ -140,7 +143,8 @@ class ThreadLeaseKeeper implements LeaseKeeper {
   private exited(thread: Worker, code: number): void {
     if (thread !== this.thread) return;
     this.thread = undefined;
-    if (this.closed) return;
+    // A first start that fails is start()'s rejection, not something to retry.
+    if (this.closed || !this.started) return;
     const { heartbeatMs, onError } = this.options;
     const quick = Date.now() - this.startedAt < heartbeatMs;
     onError(new Error(`The lease keeper thread stopped with exit code ${code}; restarting it`));
@@ -148,8 +152,12 @@ class ThreadLeaseKeeper implements LeaseKeeper {
       () => {
         this.restartTimer = undefined;
         if (this.closed) return;
-        // A restart that fails lands in exited() again and is reported there.
-        this.spawn().ready.catch(() => {});
+        try {
+          // A thread that dies again lands in exited() and is reported there.
+          this.spawn().ready.catch(() => {});
+        } catch (error) {
+          onError(toError(error));
+        }
       },
       quick ? heartbeatMs : 0,
     );

@@ -5,17 +5,21 @@ import type { Consumer, Delivery, QueueAdapter } from '../../adapters/queue-adap
 import type { EventBus } from '../events/event-bus.js';
 import { TaskAbortedError, toError, type JobQlError } from '../errors/index.js';
 import type { Db, TaskErrorValue, TaskProgressValue } from '../store/database.js';
-import { claimAttempt, completeAttempt, failAttempt, handBackAttempt, recordProgress, renewLeases, type AttemptRef } from '../store/attempts.js';
+import { claimAttempt, completeAttempt, failAttempt, handBackAttempt, recordProgress, type AttemptRef } from '../store/attempts.js';
 import type { TaskRecord } from '../store/records.js';
 import type { TaskRegistry } from '../tasks/task-registry.js';
 import { validatePayload } from '../tasks/validate-payload.js';
 import { retryTransient } from '../store/transient-errors.js';
+import { startLeaseKeeper, type LeaseKeeper } from './lease-keeper.js';
 import { ProgressWriter } from './progress-writer.js';
 import { nextAttemptDelivery } from './deliveries.js';
 import { startRecoveryLoops, type RecoveryLoops } from './recovery-loops.js';
 
 export interface WorkerOptions {
   readonly db: Db;
+  /** For the lease keeper's own connection; `schema` as the store's. */
+  readonly connectionString: string;
+  readonly schema?: string | undefined;
   readonly adapter: QueueAdapter;
   readonly bus: EventBus;
   readonly registry: TaskRegistry;
@@ -50,7 +54,7 @@ export class Worker {
   readonly workerId: string;
   private readonly running = new Map<string, RunningAttempt>();
   private consumer: Consumer | undefined;
-  private heartbeat: NodeJS.Timeout | undefined;
+  private leases: LeaseKeeper | undefined;
   private recovery: RecoveryLoops | undefined;
   private unsubscribeCancel: (() => void) | undefined;
 
@@ -61,13 +65,24 @@ export class Worker {
   async start(): Promise<void> {
     const { adapter, bus, queues, concurrency } = this.options;
     this.unsubscribeCancel = bus.onCancelRequested((taskId) => this.abortRunning(taskId, 'CANCELLED'));
+    this.leases = await startLeaseKeeper({
+      connectionString: this.options.connectionString,
+      ...(this.options.schema ? { schema: this.options.schema } : {}),
+      workerId: this.workerId,
+      leaseMs: this.options.leaseMs,
+      heartbeatMs: this.options.heartbeatMs,
+      onLost: (ref) => {
+        if (this.running.get(ref.taskId)?.ref.attempt !== ref.attempt) return; // finished meanwhile
+        this.abortRunning(ref.taskId, 'LEASE_LOST', 'This worker lost its lease on the task');
+      },
+      onError: (error) => this.options.logger.warn({ err: error, workerId: this.workerId }, 'lease renewal failed; will retry'),
+    });
     this.recovery = await startRecoveryLoops({
       ...this.options,
       enqueue: (d) => this.enqueue(d),
       onDeliveriesLost: (listener) => adapter.onDeliveriesLost(listener),
     });
     this.consumer = adapter.consume({ queues, concurrency, handle: (delivery) => this.handle(delivery) });
-    this.heartbeat = setInterval(() => void this.renewLeases(), this.options.heartbeatMs);
     this.options.logger.info({ workerId: this.workerId, queues, concurrency }, 'worker started');
   }
 
@@ -96,8 +111,8 @@ export class Worker {
       }
     }
     this.unsubscribeCancel?.();
-    if (this.heartbeat) clearInterval(this.heartbeat);
-    this.heartbeat = undefined;
+    await this.leases?.close();
+    this.leases = undefined;
   }
 
   private async handle(delivery: Delivery): Promise<void> {
@@ -113,6 +128,7 @@ export class Worker {
     const log = this.options.logger.child({ jobId: task.jobId, taskId: task.id, attempt: task.attempt, workerId: this.workerId });
     const controller = new AbortController();
     this.running.set(task.id, { ref, controller });
+    this.leases?.hold(ref);
     const progress = new ProgressWriter<TaskProgressValue>(async (value) => {
       this.options.bus.publish(await recordProgress(this.options.db, { ...ref, progress: value }));
     });
@@ -129,6 +145,7 @@ export class Worker {
       await progress.flush().catch(() => {});
       await this.recordFailure(task, ref, thrown, controller.signal, log);
     } finally {
+      this.leases?.release(ref);
       this.running.delete(task.id);
     }
   }
@@ -204,20 +221,6 @@ export class Worker {
     const attempt = this.running.get(taskId);
     if (!attempt || attempt.controller.signal.aborted) return;
     attempt.controller.abort(new TaskAbortedError(cause, message ?? `Attempt aborted: ${cause.toLowerCase()}`));
-  }
-
-  private async renewLeases(): Promise<void> {
-    const attempts = [...this.running.values()].map((r) => r.ref);
-    if (attempts.length === 0) return;
-    try {
-      const held = await renewLeases(this.options.db, { workerId: this.workerId, attempts, leaseMs: this.options.leaseMs });
-      const heldKeys = new Set(held.map((a) => `${a.taskId}:${a.attempt}`));
-      for (const { ref } of this.running.values()) {
-        if (!heldKeys.has(`${ref.taskId}:${ref.attempt}`)) this.abortRunning(ref.taskId, 'LEASE_LOST', 'This worker lost its lease on the task');
-      }
-    } catch (error) {
-      this.options.logger.warn({ err: toError(error) }, 'lease renewal failed; will retry');
-    }
   }
 }
 
