@@ -1,5 +1,5 @@
 import type { LogEvent } from 'kysely';
-import { configSchema } from '../../src/config.js';
+import { configSchema, type ProcessRole } from '../../src/config.js';
 import { startJobQl, type JobQl } from '../../src/runtime.js';
 import type { AnyTaskDefinition } from '../../src/tasks/define-task.js';
 import { dropSchema, newSchemaName, TEST_DATABASE_URL } from './test-database.js';
@@ -16,6 +16,8 @@ export async function startTestApp(
     onQuery?: (event: LogEvent) => void;
     /** Join an existing app's schema (a second process of one deployment); stop() then keeps it. */
     schema?: string;
+    /** Default `all`; `api` runs no worker, so nothing but requests touches the database. */
+    role?: ProcessRole;
   } = {},
 ): Promise<TestApp> {
   const ownsSchema = options.schema === undefined;
@@ -30,6 +32,7 @@ export async function startTestApp(
   });
   const app = await startJobQl({
     config,
+    ...(options.role ? { role: options.role } : {}),
     ...(options.tasks ? { tasks: options.tasks } : {}),
     ...(options.onQuery ? { onQuery: options.onQuery } : {}),
   });
