@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { createMemoryAdapter } from '../adapters/memory/memory-adapter.js';
 import { createPostgresAdapter } from '../adapters/postgres/postgres-adapter.js';
 import type { QueueAdapter } from '../adapters/queue-adapter.js';
+import { createRedisAdapter } from '../adapters/redis/redis-adapter.js';
 import type { Config } from './config.js';
 import type { ConfiguredDatabase } from './configured-database.js';
 import { deliveryChannel } from './deployment-channels.js';
@@ -23,6 +24,13 @@ export function createConfiguredAdapter(config: Config, database: ConfiguredData
         onError,
       });
     case 'redis':
-      throw new Error('QUEUE_ADAPTER=redis is not available yet');
+      if (config.REDIS_URL === undefined) throw new Error('invalid configuration: REDIS_URL is required when QUEUE_ADAPTER is redis');
+      return createRedisAdapter({
+        url: config.REDIS_URL,
+        keyPrefix: `jobql:${database.schema ?? 'public'}`,
+        // A dead consumer's prefetched deliveries come back after about a lease, as its tasks do.
+        stallIntervalMs: config.LEASE_MS,
+        onError,
+      });
   }
 }

@@ -5,10 +5,11 @@ import { JobEvents, ListJobs, NodeById, SubmitJob } from '../graphql/operations.
 
 let app: TestApp;
 let statements = 0;
-const PARKED = 'parked'; // no worker serves it: these jobs stay QUEUED and the worker stays quiet
+const PARKED = 'parked';
 
 beforeAll(async () => {
-  app = await startTestApp({ onQuery: () => void (statements += 1) });
+  // API only: no worker polls or reaps, so every statement counted comes from the requests.
+  app = await startTestApp({ role: 'api', onQuery: () => void (statements += 1) });
   for (let i = 0; i < 60; i++) {
     const { submitJob } = await execute(app.url, SubmitJob, {
       input: {

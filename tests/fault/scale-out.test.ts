@@ -8,6 +8,7 @@ import { expectSequentialAttempts, type StoredAttempt } from '../support/attempt
 import { execute } from '../support/graphql-client.js';
 import { watchJob } from '../support/job-operations.js';
 import { killAllJobQlProcesses, startJobQlProcess, waitFor, type JobQlProcess } from '../support/jobql-process.js';
+import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { dropSchema, newSchemaName, TEST_DATABASE_URL } from '../support/test-database.js';
 
 /**
@@ -176,6 +177,33 @@ describe('scale-out on the postgres adapter', () => {
         where application_name = ${`${deployment.schema}_worker`}`.execute(deployment.db);
       expect(rows.filter((row) => row.terminated).length).toBeGreaterThanOrEqual(2);
     });
+    await stopsCleanly(deployment);
+  });
+});
+
+describe('scale-out on the redis adapter', () => {
+  /** A Redis of the test's own, so restarting it disturbs nobody. */
+  async function ownRedis(): Promise<RedisServer> {
+    const server = await startRedisServer();
+    cleanups.push(() => server.stop());
+    return server;
+  }
+
+  it('survives kill -9 of a worker mid-run', { timeout: 120_000 }, async () => {
+    const redis = await ownRedis();
+    const deployment = await deploy({ QUEUE_ADAPTER: 'redis', REDIS_URL: redis.url });
+    await survives(deployment, 'redis: kill -9 worker', async () => {
+      const victim = deployment.workers[0]!;
+      victim.child.kill('SIGKILL');
+      await victim.exited;
+    });
+    await stopsCleanly(deployment);
+  });
+
+  it('survives a restart of redis-server, empty, mid-run', { timeout: 120_000 }, async () => {
+    const redis = await ownRedis();
+    const deployment = await deploy({ QUEUE_ADAPTER: 'redis', REDIS_URL: redis.url });
+    await survives(deployment, 'redis: restart redis-server', () => redis.restart({ downMs: 500 }));
     await stopsCleanly(deployment);
   });
 });
