@@ -40,6 +40,16 @@ export function deliveryId(delivery: Pick<Delivery, 'taskId' | 'attempt'>): stri
   return `${delivery.taskId}:${delivery.attempt}`;
 }
 
+/** What every adapter refuses at enqueue, with a TypeError naming the delivery. */
+export function assertValidDelivery(delivery: Delivery): void {
+  if (!(delivery.runAt instanceof Date) || Number.isNaN(delivery.runAt.getTime())) {
+    throw new TypeError(`delivery ${deliveryId(delivery)}: runAt must be a valid Date`);
+  }
+  if (!Number.isInteger(delivery.priority)) {
+    throw new TypeError(`delivery ${deliveryId(delivery)}: priority must be an integer`);
+  }
+}
+
 export interface EnqueueParams {
   readonly deliveries: readonly Delivery[];
   /**

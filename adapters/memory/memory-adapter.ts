@@ -1,4 +1,4 @@
-import { deliveryId } from '../queue-adapter.js';
+import { assertValidDelivery, deliveryId } from '../queue-adapter.js';
 import type { ConsumeParams, Consumer, Delivery, EnqueueParams, QueueAdapter } from '../queue-adapter.js';
 import { createDelayedHeap, createDueHeap, dueFirst } from './delivery-heap.js';
 import type { DeliveryHeap, HeldDelivery } from './delivery-heap.js';
@@ -115,7 +115,7 @@ export function createMemoryAdapter(options: MemoryAdapterOptions = {}): QueueAd
 
     async enqueue({ deliveries }: EnqueueParams): Promise<void> {
       if (closing !== undefined) throw new Error('memory queue adapter is closed: cannot enqueue');
-      deliveries.forEach(assertValid);
+      deliveries.forEach(assertValidDelivery);
       const nowMs = Date.now();
       for (const delivery of deliveries) {
         const id = deliveryId(delivery);
@@ -148,13 +148,4 @@ export function createMemoryAdapter(options: MemoryAdapterOptions = {}): QueueAd
       return closing;
     },
   };
-}
-
-function assertValid(delivery: Delivery): void {
-  if (!(delivery.runAt instanceof Date) || Number.isNaN(delivery.runAt.getTime())) {
-    throw new TypeError(`delivery ${deliveryId(delivery)}: runAt must be a valid Date`);
-  }
-  if (!Number.isFinite(delivery.priority)) {
-    throw new TypeError(`delivery ${deliveryId(delivery)}: priority must be a finite number`);
-  }
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { ConsumeParams, Consumer, Delivery, EnqueueParams, QueueAdapter } from '../queue-adapter.js';
-import { deliveryId } from '../queue-adapter.js';
+import type { ConsumeParams, Consumer, EnqueueParams, QueueAdapter } from '../queue-adapter.js';
+import { assertValidDelivery } from '../queue-adapter.js';
 import type { Db } from '../../src/store/database.js';
 import { listenForNotifications, type NotificationListener } from '../../src/store/notification-listener.js';
 import { AcknowledgementBatcher } from './acknowledgement-batcher.js';
@@ -114,7 +114,7 @@ export function createPostgresAdapter(options: PostgresAdapterOptions): Postgres
 
     async enqueue({ deliveries, executor }: EnqueueParams): Promise<void> {
       if (closing !== undefined || dead) throw new Error('postgres queue adapter is closed: cannot enqueue');
-      deliveries.forEach(assertValid);
+      deliveries.forEach(assertValidDelivery);
       if (deliveries.length === 0) return;
       await enqueueDeliveries(executor ?? db, deliveries, channel);
     },
@@ -148,13 +148,4 @@ export function createPostgresAdapter(options: PostgresAdapterOptions): Postgres
       await stopBackground();
     },
   };
-}
-
-function assertValid(delivery: Delivery): void {
-  if (!(delivery.runAt instanceof Date) || Number.isNaN(delivery.runAt.getTime())) {
-    throw new TypeError(`delivery ${deliveryId(delivery)}: runAt must be a valid Date`);
-  }
-  if (!Number.isInteger(delivery.priority)) {
-    throw new TypeError(`delivery ${deliveryId(delivery)}: priority must be an integer`);
-  }
 }

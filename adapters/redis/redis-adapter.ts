@@ -57,8 +57,8 @@
  */
 
 import { toError } from '../../src/errors/to-error.js';
-import { deliveryId } from '../queue-adapter.js';
-import type { ConsumeParams, Consumer, Delivery, EnqueueParams, QueueAdapter } from '../queue-adapter.js';
+import { assertValidDelivery } from '../queue-adapter.js';
+import type { ConsumeParams, Consumer, EnqueueParams, QueueAdapter } from '../queue-adapter.js';
 import type { BeeQueueRedis } from './bee-queue-redis.js';
 import { DeliveryProducer } from './delivery-producer.js';
 import { LossDetector } from './loss-detector.js';
@@ -139,7 +139,7 @@ export function createRedisAdapter(options: RedisAdapterOptions): RedisQueueAdap
 
     async enqueue({ deliveries }: EnqueueParams): Promise<void> {
       if (state !== 'open') throw new Error('redis queue adapter is closed: cannot enqueue');
-      deliveries.forEach(assertValid);
+      deliveries.forEach(assertValidDelivery);
       if (deliveries.length > 0) await producer.enqueue(deliveries);
     },
 
@@ -208,13 +208,4 @@ function warn(error: Error): void {
 function positiveInteger(name: string, value: number): number {
   if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, got ${value}`);
   return value;
-}
-
-function assertValid(delivery: Delivery): void {
-  if (!(delivery.runAt instanceof Date) || Number.isNaN(delivery.runAt.getTime())) {
-    throw new TypeError(`delivery ${deliveryId(delivery)}: runAt must be a valid Date`);
-  }
-  if (!Number.isFinite(delivery.priority)) {
-    throw new TypeError(`delivery ${deliveryId(delivery)}: priority must be a finite number`);
-  }
 }

@@ -1,5 +1,4 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import { createYoga } from 'graphql-yoga';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
@@ -7,6 +6,7 @@ import type { ExecutionArgs } from 'graphql';
 import type { Logger } from 'pino';
 import { createContext, schema } from '../../schema/index.js';
 import type { EventBus } from '../events/event-bus.js';
+import { listenAt, trackSockets } from './http-listener.js';
 import type { JobService } from '../service/job-service.js';
 
 export interface GraphqlServerOptions {
@@ -49,11 +49,7 @@ export function buildGraphqlServer(options: GraphqlServerOptions): GraphqlServer
     },
   });
   const http: Server = createServer(yoga);
-  const sockets = new Set<Socket>();
-  http.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
+  const sockets = trackSockets(http);
   const wss = new WebSocketServer({ server: http, path: ENDPOINT });
   const wsServer = useServer(
     {
@@ -78,21 +74,12 @@ export function buildGraphqlServer(options: GraphqlServerOptions): GraphqlServer
   );
 
   return {
-    listen: (port, host) =>
-      new Promise((resolve, reject) => {
-        http.once('error', reject);
-        http.listen(port, host, () => {
-          http.off('error', reject);
-          const address = http.address() as AddressInfo;
-          const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
-          resolve(`http://${shownHost}:${address.port}${ENDPOINT}`);
-        });
-      }),
+    listen: (port, host) => listenAt(http, port, host, ENDPOINT),
     async stop() {
       await wsServer.dispose();
       for (const client of wss.clients) client.terminate();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
-      for (const socket of sockets) socket.destroy();
+      sockets.destroyAll();
       await new Promise<void>((resolve) => http.close(() => resolve()));
     },
   };

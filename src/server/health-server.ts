@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { listenAt, trackSockets } from './http-listener.js';
 
 export interface HealthServer {
   /** Resolves with the health URL once listening. Port 0 picks a free port. */
@@ -12,7 +12,6 @@ export interface HealthServer {
  * probe it: 200 with `report()` while healthy, 503 once it says otherwise.
  */
 export function buildHealthServer(report: () => { readonly healthy: boolean; readonly [key: string]: unknown }): HealthServer {
-  const sockets = new Set<Socket>();
   const http: Server = createServer((request, response) => {
     if (request.method !== 'GET' || request.url !== '/health') {
       response.writeHead(404).end();
@@ -21,22 +20,11 @@ export function buildHealthServer(report: () => { readonly healthy: boolean; rea
     const body = report();
     response.writeHead(body.healthy ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(body));
   });
-  http.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
+  const sockets = trackSockets(http);
   return {
-    listen: (port, host) =>
-      new Promise((resolve, reject) => {
-        http.once('error', reject);
-        http.listen(port, host, () => {
-          http.off('error', reject);
-          const { port: bound } = http.address() as AddressInfo;
-          resolve(`http://${host === '0.0.0.0' || host === '::' ? 'localhost' : host}:${bound}/health`);
-        });
-      }),
+    listen: (port, host) => listenAt(http, port, host, '/health'),
     async stop() {
-      for (const socket of sockets) socket.destroy();
+      sockets.destroyAll();
       await new Promise<void>((resolve) => http.close(() => resolve()));
     },
   };

@@ -3,7 +3,7 @@ import { createRedisAdapter } from '../../adapters/redis/redis-adapter.js';
 import type { RedisAdapterOptions, RedisQueueAdapter } from '../../adapters/redis/redis-adapter.js';
 import type { Delivery } from '../../adapters/queue-adapter.js';
 import { withRedis } from '../support/redis-keys.js';
-import { activeResources, REDIS_SOURCES } from '../support/redis-resources.js';
+import { activeResources, expectNothingLeft, REDIS_SOURCES } from '../support/redis-resources.js';
 import { trackResources } from '../support/resource-tracker.js';
 import { startRedisServer } from '../support/redis-server.js';
 import type { RedisServer } from '../support/redis-server.js';
@@ -147,11 +147,7 @@ describe('redis adapter across server restarts', () => {
       adapter = undefined;
       expect(Date.now() - startedMs).toBeLessThan(5_000);
       expect(recorder.finished).toHaveLength(2);
-      expect(await tracker.alive()).toEqual([]);
-      // Coarser, and counting the test runner's own timers, which may come and go meanwhile.
-      const after = activeResources();
-      expect(after.Timeout).toBeLessThanOrEqual(before.Timeout);
-      expect(after.TCPSocketWrap).toBeLessThanOrEqual(before.TCPSocketWrap);
+      await expectNothingLeft(tracker, before);
     } finally {
       gate.open();
       tracker.stop();

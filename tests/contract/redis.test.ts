@@ -4,7 +4,7 @@ import { createRedisAdapter } from '../../adapters/redis/redis-adapter.js';
 import type { RedisAdapterOptions, RedisQueueAdapter } from '../../adapters/redis/redis-adapter.js';
 import { deliveryId } from '../../adapters/queue-adapter.js';
 import { deleteKeys, listKeys, withRedis } from '../support/redis-keys.js';
-import { activeResources, REDIS_SOURCES } from '../support/redis-resources.js';
+import { activeResources, expectNothingLeft, REDIS_SOURCES } from '../support/redis-resources.js';
 import { trackResources } from '../support/resource-tracker.js';
 import { TEST_REDIS_URL } from '../support/test-redis.js';
 import { createGate, createRecorder, makeDelivery, sleep, uniqueQueue, waitFor } from './contract-helpers.js';
@@ -185,11 +185,7 @@ describe('redis adapter specifics', () => {
       gate.open();
       await closed;
 
-      expect(await tracker.alive()).toEqual([]);
-      // Coarser, and counting the test runner's own timers, which may come and go meanwhile.
-      const after = activeResources();
-      expect(after.Timeout).toBeLessThanOrEqual(before.Timeout);
-      expect(after.TCPSocketWrap).toBeLessThanOrEqual(before.TCPSocketWrap);
+      await expectNothingLeft(tracker, before);
     } finally {
       gate.open();
       tracker.stop();

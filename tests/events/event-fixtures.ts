@@ -1,3 +1,4 @@
+import type { RelayedEventBus } from '../../src/events/relayed-event-bus.js';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { JobEventData } from '../../src/store/database.js';
 import type { JobEventRecord } from '../../src/store/records.js';
@@ -48,4 +49,28 @@ export function activeResources(): Map<string, number> {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Two buses of one channel, standing for two processes, once both listen: `open` makes one and
+ * routes its errors into the shared list.
+ */
+export async function openRelayedPair(
+  open: (channel: string, onError: (error: Error) => void, index: number) => RelayedEventBus,
+): Promise<{ a: RelayedEventBus; b: RelayedEventBus; channel: string; errors: Error[]; close(): Promise<void> }> {
+  const channel = uniqueChannel();
+  const errors: Error[] = [];
+  const onError = (error: Error): void => void errors.push(error);
+  const a = open(channel, onError, 0);
+  const b = open(channel, onError, 1);
+  await Promise.all([a.ready(), b.ready()]);
+  return {
+    a,
+    b,
+    channel,
+    errors,
+    async close() {
+      await Promise.all([a.close(), b.close()]);
+    },
+  };
 }

@@ -1,14 +1,14 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createPostgresEventBus } from '../../src/events/postgres-event-bus.js';
-import { busChannels, type RelayedEventBus } from '../../src/events/relayed-event-bus.js';
+import { busChannels } from '../../src/events/relayed-event-bus.js';
 import { createDatabase, type Db, type JobEventData } from '../../src/store/database.js';
 import { insertJob } from '../../src/store/insert-job.js';
 import { recordTaskChanges } from '../../src/store/job-bookkeeping.js';
 import type { JobEventRecord } from '../../src/store/records.js';
 import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '../support/test-database.js';
-import { describeEventBus, type BusPair } from './describe-event-bus.js';
-import { progressData, syntheticEvents, uniqueChannel } from './event-fixtures.js';
+import { describeEventBus } from './describe-event-bus.js';
+import { openRelayedPair, progressData, syntheticEvents, uniqueChannel } from './event-fixtures.js';
 
 let t: TestDatabase;
 /** The pools of the two processes a pair of buses stands for: one connection each, so they never grow. */
@@ -59,22 +59,10 @@ async function listenerPids(channel: string): Promise<number[]> {
   return rows.map((row) => row.pid);
 }
 
-async function openPair(): Promise<BusPair & { a: RelayedEventBus; b: RelayedEventBus }> {
-  const channel = uniqueChannel();
-  const errors: Error[] = [];
-  const [a, b] = processDbs.map((db) =>
-    createPostgresEventBus({ db, connectionString: TEST_DATABASE_URL, channel, onError: (error) => errors.push(error) }),
-  ) as [RelayedEventBus, RelayedEventBus];
-  await Promise.all([a.ready(), b.ready()]);
-  return {
-    a,
-    b,
-    channel,
-    errors,
-    async close() {
-      await Promise.all([a.close(), b.close()]);
-    },
-  };
+function openPair(): ReturnType<typeof openRelayedPair> {
+  return openRelayedPair((channel, onError, index) =>
+    createPostgresEventBus({ db: processDbs[index]!, connectionString: TEST_DATABASE_URL, channel, onError }),
+  );
 }
 
 describeEventBus('postgres', {

@@ -1,10 +1,10 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createRedisEventBus } from '../../src/events/redis-event-bus.js';
-import { busChannels, type RelayedEventBus } from '../../src/events/relayed-event-bus.js';
+import { busChannels } from '../../src/events/relayed-event-bus.js';
 import { TEST_REDIS_URL } from '../support/test-redis.js';
-import { describeEventBus, type BusPair } from './describe-event-bus.js';
-import { progressData, syntheticEvents, uniqueChannel } from './event-fixtures.js';
+import { describeEventBus } from './describe-event-bus.js';
+import { openRelayedPair, progressData, syntheticEvents, uniqueChannel } from './event-fixtures.js';
 
 const admin = new Redis(TEST_REDIS_URL);
 afterAll(async () => {
@@ -16,22 +16,8 @@ async function subscribers(channel: string): Promise<number> {
   return Number(reply[1]);
 }
 
-async function openPair(): Promise<BusPair & { a: RelayedEventBus; b: RelayedEventBus }> {
-  const channel = uniqueChannel();
-  const errors: Error[] = [];
-  const open = (): RelayedEventBus => createRedisEventBus({ url: TEST_REDIS_URL, channel, onError: (error) => errors.push(error) });
-  const a = open();
-  const b = open();
-  await Promise.all([a.ready(), b.ready()]);
-  return {
-    a,
-    b,
-    channel,
-    errors,
-    async close() {
-      await Promise.all([a.close(), b.close()]);
-    },
-  };
+function openPair(): ReturnType<typeof openRelayedPair> {
+  return openRelayedPair((channel, onError) => createRedisEventBus({ url: TEST_REDIS_URL, channel, onError }));
 }
 
 describeEventBus('redis', {
