@@ -83,9 +83,10 @@ export async function startJobQl(options: JobQlOptions): Promise<JobQl> {
         reconcileIntervalMs: config.RECONCILE_INTERVAL_MS,
         shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
       });
+      // Pushed first: stop() also undoes a start that failed halfway.
+      const starting = worker;
+      stack.push(() => starting.stop());
       await worker.start();
-      const started = worker;
-      stack.push(() => started.stop());
     }
 
     let url: string;

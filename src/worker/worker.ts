@@ -47,8 +47,8 @@ export function newWorkerId(): string {
 
 /**
  * Takes deliveries from the adapter, claims each attempt in the store (fenced), runs its handler
- * and writes the outcome. Keeps the leases of its running attempts alive with a heartbeat, and
- * runs the loops that re-queue what dead workers left behind.
+ * and writes the outcome. A lease-keeper thread keeps the leases of its running attempts alive,
+ * and recovery loops re-queue what dead workers left behind.
  */
 export class Worker {
   readonly workerId: string;
@@ -137,7 +137,6 @@ export class Worker {
       const report = (value: TaskProgressValue): Promise<void> =>
         progress.report(value).catch((error: unknown) => log.warn({ err: toError(error) }, 'progress write failed'));
       const result = await this.execute(task, controller.signal, log, report);
-      // Progress is best effort: a failed progress write never fails the attempt.
       await progress.flush().catch(() => {});
       const end = await this.storeWrite(() => completeAttempt(this.options.db, { ...ref, result }));
       if (end) this.options.bus.publish(end.events);
