@@ -119,6 +119,10 @@ export function createDatabase(options: DatabaseOptions): Db {
   const pool = new pg.Pool({
     connectionString: options.connectionString,
     max: options.maxConnections ?? 10,
+    // A server that stopped answering fails a checkout after 10 s instead of never, and TCP
+    // keepalive notices a peer that vanished without closing its connections.
+    connectionTimeoutMillis: 10_000,
+    keepAlive: true,
     ...(options.schema ? { options: `-c search_path=${options.schema},public` } : {}),
   });
   // An idle client whose server went away emits 'error'; the pool drops it and makes a new one.
