@@ -4,6 +4,9 @@ import * as m0002 from './0002_create_tasks.js';
 import * as m0003 from './0003_create_task_attempts.js';
 import * as m0004 from './0004_create_job_events.js';
 import * as m0005 from './0005_create_queue_deliveries.js';
+import * as m0006 from './0006_task_backoff.js';
+import * as m0007 from './0007_idempotency_request_hash.js';
+import * as m0008 from './0008_job_progress.js';
 
 /**
  * Every migration, by name, in order. Imported statically so the same code runs under tsx, vitest
@@ -15,4 +18,7 @@ export const migrations: Record<string, Migration> = {
   '0003_create_task_attempts': m0003,
   '0004_create_job_events': m0004,
   '0005_create_queue_deliveries': m0005,
+  '0006_task_backoff': m0006,
+  '0007_idempotency_request_hash': m0007,
+  '0008_job_progress': m0008,
 };

@@ -1,8 +1,8 @@
 import DataLoader from 'dataloader';
 import type { EventBus } from '../src/events/event-bus.js';
 import type { JobService } from '../src/service/job-service.js';
-import type { JobEventRecord, TaskRecord } from '../src/store/records.js';
-import { eventPages, taskPages, type PageRequest } from '../src/store/queries.js';
+import type { JobEventRecord, TaskAttemptRecord, TaskRecord } from '../src/store/records.js';
+import { attemptsByTaskIds, eventPages, taskPages, type PageRequest } from '../src/store/queries.js';
 import { inKeyOrder } from './types/loaded-by-id.js';
 
 /**
@@ -21,6 +21,8 @@ export interface RequestLoaders {
   readonly task: DataLoader<string, TaskRecord | null>;
   readonly taskPage: DataLoader<PageRequest, TaskRecord[], string>;
   readonly eventPage: DataLoader<PageRequest, JobEventRecord[], string>;
+  /** A task's attempts, oldest first. */
+  readonly attempts: DataLoader<string, TaskAttemptRecord[]>;
 }
 
 const pageKey = (request: PageRequest): string => `${request.jobId}:${request.offset}:${request.limit}`;
@@ -34,6 +36,10 @@ export function createLoaders(service: JobService): RequestLoaders {
     }),
     eventPage: new DataLoader(async (requests) => splitPages(requests, await eventPages(service.db, requests), (e) => e.seq - 1), {
       cacheKeyFn: pageKey,
+    }),
+    attempts: new DataLoader(async (taskIds) => {
+      const rows = await attemptsByTaskIds(service.db, taskIds);
+      return taskIds.map((id) => rows.filter((row) => row.taskId === id));
     }),
   };
 }

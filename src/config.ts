@@ -34,6 +34,8 @@ export const configSchema = z.object({
   /** The postgres adapter's idle poll; NOTIFY wakes workers sooner, the poll guarantees progress. */
   POLL_INTERVAL_MS: int(1_000, 10),
   MAX_TASKS_PER_JOB: int(10_000, 1),
+  /** How long after its job finished an idempotency key still answers with that job; then it starts a new one. */
+  IDEMPOTENCY_KEY_TTL_MS: int(24 * 60 * 60 * 1000),
   /** A jobProgress subscription that heard nothing for this long re-reads the store (bus loss guard). */
   SUBSCRIPTION_RESYNC_MS: int(5_000, 100),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

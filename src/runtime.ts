@@ -63,7 +63,14 @@ export async function startJobQl(options: JobQlOptions): Promise<JobQl> {
     stack.push(() => adapter.close());
     const bus = await createConfiguredEventBus(config, database, logger);
     stack.push(() => bus.close());
-    const service = new JobService({ db, adapter, bus, registry, maxTasksPerJob: config.MAX_TASKS_PER_JOB });
+    const service = new JobService({
+      db,
+      adapter,
+      bus,
+      registry,
+      maxTasksPerJob: config.MAX_TASKS_PER_JOB,
+      idempotencyKeyTtlMs: config.IDEMPOTENCY_KEY_TTL_MS,
+    });
 
     let worker: Worker | undefined;
     if (role !== 'api') {

@@ -1,7 +1,17 @@
-import { ValidationError } from '../../src/errors/index.js';
+import { IdempotencyConflictError, ValidationError } from '../../src/errors/index.js';
 import type { SubmitJobInput } from '../../src/service/submit-input.js';
 import { builder } from '../builder.js';
+import { BackoffTypeEnum } from '../types/enums.js';
 import { JobRef } from '../types/job.js';
+
+const BackoffInputRef = builder.inputType('BackoffInput', {
+  fields: (t) => ({
+    type: t.field({ type: BackoffTypeEnum, required: true }),
+    delayMs: t.int({ required: true, description: 'The first wait (EXPONENTIAL doubles it each time).' }),
+    maxDelayMs: t.int({ required: false, description: 'No wait is longer than this.' }),
+    jitter: t.float({ required: false, description: '0–1: up to this fraction of each wait is taken away at random.' }),
+  }),
+});
 
 const TaskInputRef = builder.inputType('TaskInput', {
   fields: (t) => ({
@@ -11,6 +21,9 @@ const TaskInputRef = builder.inputType('TaskInput', {
     priority: t.int({ required: false, description: "1–10, higher first. Defaults to the job's." }),
     maxAttempts: t.int({ required: false, description: 'Defaults to the task type’s, then 3.' }),
     timeoutMs: t.int({ required: false, description: 'Aborts an attempt that runs longer.' }),
+    runAt: t.field({ type: 'DateTime', required: false, description: 'Not started before this instant (SCHEDULED until then).' }),
+    delayMs: t.int({ required: false, description: 'Not started before this many milliseconds from now. Not with runAt.' }),
+    backoff: t.field({ type: BackoffInputRef, required: false, description: "The wait between attempts. Defaults to the task type's, else none." }),
   }),
 });
 
@@ -19,7 +32,11 @@ const SubmitJobInputRef = builder.inputType('SubmitJobInput', {
     name: t.string({ required: true }),
     queue: t.string({ required: false, description: 'Defaults to `default`.' }),
     priority: t.int({ required: false, description: '1–10, higher first. Defaults to 5.' }),
-    idempotencyKey: t.string({ required: false, description: 'A second submission with the same key returns the first job.' }),
+    idempotencyKey: t.string({
+      required: false,
+      description:
+        'Submitting again with the same key and the same input (compared once defaults are filled in; `delayMs` as the delay given) returns the first job and writes nothing; with another input, an IdempotencyConflictError. The key stays bound to its job until the job has been finished for IDEMPOTENCY_KEY_TTL_MS (24 h by default); then it starts a new job.',
+    }),
     metadata: t.field({ type: 'JSON', required: false }),
     tasks: t.field({ type: [TaskInputRef], required: true }),
   }),
@@ -30,7 +47,7 @@ builder.mutationField('submitJob', (t) =>
     type: JobRef,
     args: { input: t.arg({ type: SubmitJobInputRef, required: true }) },
     errors: {
-      types: [ValidationError],
+      types: [ValidationError, IdempotencyConflictError],
       result: { name: 'SubmitJobSuccess' },
       union: { name: 'SubmitJobResult' },
       dataField: { name: 'job' },

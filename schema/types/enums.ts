@@ -1,3 +1,4 @@
+import { BACKOFF_TYPES } from '../../src/domain/backoff.js';
 import { EVENT_TYPES } from '../../src/domain/event-types.js';
 import { JOB_STATUSES, TASK_STATUSES } from '../../src/domain/state-machine.js';
 import { builder } from '../builder.js';
@@ -8,3 +9,7 @@ export const TaskStatusEnum = builder.enumType('TaskStatus', {
   values: TASK_STATUSES,
 });
 export const JobEventTypeEnum = builder.enumType('JobEventType', { values: EVENT_TYPES });
+export const BackoffTypeEnum = builder.enumType('BackoffType', {
+  description: 'FIXED: the same wait every time. EXPONENTIAL: delayMs, then twice that, and so on.',
+  values: BACKOFF_TYPES,
+});

@@ -1,5 +1,13 @@
-import { InvalidStateError, JobQlError, NotFoundError, ValidationError, type FieldIssue } from '../../src/errors/index.js';
+import {
+  IdempotencyConflictError,
+  InvalidStateError,
+  JobQlError,
+  NotFoundError,
+  ValidationError,
+  type FieldIssue,
+} from '../../src/errors/index.js';
 import { builder } from '../builder.js';
+import { JobRef } from './job.js';
 
 /** Errors are data: each mutation's result is a union of its success type and these. */
 export const ErrorInterface = builder.interfaceRef<JobQlError>('Error').implement({
@@ -41,5 +49,24 @@ builder.objectType(InvalidStateError, {
   interfaces: [ErrorInterface],
   fields: (t) => ({
     currentStatus: t.exposeString('currentStatus'),
+  }),
+});
+
+builder.objectType(IdempotencyConflictError, {
+  name: 'IdempotencyConflictError',
+  description: 'The idempotency key belongs to a job submitted with a different input. Nothing was written.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    idempotencyKey: t.exposeString('idempotencyKey'),
+    existingJobId: t.globalID({
+      description: 'The job that holds the key.',
+      resolve: (error) => ({ type: 'Job', id: error.existingJobId }),
+    }),
+    existingJob: t.field({
+      type: JobRef,
+      nullable: true,
+      description: 'The job that holds the key; null only if it has been deleted since.',
+      resolve: (error) => error.existingJobId,
+    }),
   }),
 });

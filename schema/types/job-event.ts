@@ -1,8 +1,11 @@
 import { decodeGlobalID, encodeGlobalID } from '@pothos/plugin-relay';
+import { rollUpJobProgress } from '../../src/domain/job-progress.js';
 import type { JobEventRecord } from '../../src/store/records.js';
 import { builder } from '../builder.js';
 import { JobEventTypeEnum, JobStatusEnum, TaskStatusEnum } from './enums.js';
-import { ProgressRef, TaskErrorRef, TaskRef } from './task.js';
+import { JobProgressRef } from './job-progress.js';
+import { ProgressRef, TaskRef } from './task.js';
+import { TaskErrorRef } from './task-error.js';
 
 const EVENT_TYPENAME = 'JobEvent';
 
@@ -43,6 +46,12 @@ export const JobEventRef = builder.objectRef<JobEventRecord>('JobEvent').impleme
       nullable: true,
       description: 'The status the job moved to (JOB_STATUS_CHANGED).',
       resolve: (event) => event.data.jobStatus ?? null,
+    }),
+    jobProgress: t.field({
+      type: JobProgressRef,
+      nullable: true,
+      description: "The job's progress as it became (JOB_PROGRESS).",
+      resolve: (event) => (event.data.jobProgress ? rollUpJobProgress(event.data.jobProgress) : null),
     }),
     error: t.field({ type: TaskErrorRef, nullable: true, resolve: (event) => event.data.error ?? null }),
     message: t.string({ nullable: true, resolve: (event) => event.data.message ?? null }),

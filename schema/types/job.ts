@@ -1,24 +1,13 @@
 import { resolveOffsetConnection } from '@pothos/plugin-relay';
-import { jobTaskCounts } from '../../src/store/job-bookkeeping.js';
+import { rollUpJobProgress } from '../../src/domain/job-progress.js';
+import { jobProgressSnapshot, jobTaskCounts } from '../../src/store/job-bookkeeping.js';
 import type { JobRecord } from '../../src/store/records.js';
-import type { TaskStatusCounts } from '../../src/domain/state-machine.js';
 import { builder } from '../builder.js';
 import { JobStatusEnum } from './enums.js';
 import { JobEventRef } from './job-event.js';
+import { JobProgressRef, TaskCountsRef } from './job-progress.js';
 import { inKeyOrder } from './loaded-by-id.js';
 import { TaskRef } from './task.js';
-
-const TaskCountsRef = builder.objectRef<TaskStatusCounts>('TaskCounts').implement({
-  description: "How many of the job's tasks are in each status.",
-  fields: (t) => ({
-    queued: t.exposeInt('QUEUED'),
-    scheduled: t.exposeInt('SCHEDULED'),
-    running: t.exposeInt('RUNNING'),
-    succeeded: t.exposeInt('SUCCEEDED'),
-    failed: t.exposeInt('FAILED'),
-    cancelled: t.exposeInt('CANCELLED'),
-  }),
-});
 
 export const JobRef = builder.loadableNode('Job', {
   description: 'A named unit of work made of tasks. Its status is derived from its tasks.',
@@ -33,6 +22,11 @@ export const JobRef = builder.loadableNode('Job', {
     metadata: t.expose('metadata', { type: 'JSON' }),
     taskCount: t.exposeInt('taskCount'),
     taskCounts: t.field({ type: TaskCountsRef, resolve: (job) => jobTaskCounts(job) }),
+    progress: t.field({
+      type: JobProgressRef,
+      description: "Its tasks' progress rolled up into one number, kept as they change (no scan of the tasks).",
+      resolve: (job) => rollUpJobProgress(jobProgressSnapshot(job)),
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
     finishedAt: t.expose('finishedAt', { type: 'DateTime', nullable: true }),

@@ -1,16 +1,10 @@
-import type { TaskErrorValue, TaskProgressValue } from '../../src/store/database.js';
+import type { TaskProgressValue } from '../../src/store/database.js';
 import type { TaskRecord } from '../../src/store/records.js';
 import { builder } from '../builder.js';
 import { TaskStatusEnum } from './enums.js';
+import { BackoffRef, TaskAttemptRef } from './task-attempt.js';
+import { TaskErrorRef } from './task-error.js';
 import { inKeyOrder } from './loaded-by-id.js';
-
-export const TaskErrorRef = builder.objectRef<TaskErrorValue>('TaskError').implement({
-  description: "Why a task's latest attempt failed.",
-  fields: (t) => ({
-    message: t.exposeString('message'),
-    code: t.exposeString('code', { description: 'HANDLER_ERROR, or the `code` of the error the handler threw, or TIMEOUT, LEASE_EXPIRED…' }),
-  }),
-});
 
 export const ProgressRef = builder.objectRef<TaskProgressValue>('Progress').implement({
   fields: (t) => ({
@@ -35,14 +29,20 @@ export const TaskRef = builder.loadableNode('Task', {
     queue: t.exposeString('queue'),
     priority: t.exposeInt('priority'),
     status: t.expose('status', { type: TaskStatusEnum }),
-    payload: t.expose('payload', { type: 'JSON' }),
+    payload: t.expose('payload', { type: 'JSON', nullable: true, description: 'Null when the payload is JSON null or was left out.' }),
     result: t.expose('result', { type: 'JSON', nullable: true }),
     error: t.expose('error', { type: TaskErrorRef, nullable: true }),
     progress: t.expose('progress', { type: ProgressRef, nullable: true }),
     attempt: t.exposeInt('attempt', { description: 'The number of the latest attempt (0 before the first).' }),
     maxAttempts: t.exposeInt('maxAttempts'),
     timeoutMs: t.exposeInt('timeoutMs', { nullable: true }),
-    runAt: t.expose('runAt', { type: 'DateTime' }),
+    backoff: t.expose('backoff', { type: BackoffRef, nullable: true, description: 'Null: a failed attempt is retried at once.' }),
+    attempts: t.field({
+      type: [TaskAttemptRef],
+      description: 'Every attempt, oldest first.',
+      resolve: (task, _args, context) => context.loaders.attempts.load(task.id),
+    }),
+    runAt: t.expose('runAt', { type: 'DateTime', description: 'Not started before this: the submitted run time, or the end of a retry backoff.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
     startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true }),

@@ -8,5 +8,7 @@ export const EVENT_TYPES = [
   'TASK_RETRY_SCHEDULED',
   'TASK_CANCELLED',
   'JOB_STATUS_CHANGED',
+  // The job's rolled-up progress moved: at most one per transaction, before any JOB_STATUS_CHANGED.
+  'JOB_PROGRESS',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];

@@ -3,7 +3,7 @@
  * how a job's status follows from its tasks. Pure: the store, the worker and the service obey it.
  *
  * Terminology: a *task* moves QUEUED → RUNNING → SUCCEEDED | FAILED | CANCELLED; SCHEDULED means
- * it waits for a run time or a retry backoff. A *job* has no state of its own: its status is
+ * it waits for a run time or a retry backoff, and goes to RUNNING once due. A *job* has no state of its own: its status is
  * derived from the counts of its tasks' statuses.
  */
 
@@ -15,7 +15,8 @@ export type JobStatus = (typeof JOB_STATUSES)[number];
 
 const TASK_TRANSITIONS: Readonly<Record<TaskStatus, readonly TaskStatus[]>> = {
   QUEUED: ['RUNNING', 'SCHEDULED', 'CANCELLED'],
-  SCHEDULED: ['QUEUED', 'CANCELLED'],
+  // A worker starts a SCHEDULED task once it is due, without a write to mark it QUEUED first.
+  SCHEDULED: ['QUEUED', 'RUNNING', 'CANCELLED'],
   // RUNNING → QUEUED | SCHEDULED is a retry (or a lease that expired) going round again.
   RUNNING: ['SUCCEEDED', 'FAILED', 'CANCELLED', 'QUEUED', 'SCHEDULED'],
   SUCCEEDED: [],
@@ -31,6 +32,11 @@ export function canTransitionTask(from: TaskStatus, to: TaskStatus): boolean {
 /** The statuses a task may leave for `to`: what a fenced UPDATE puts in its WHERE clause. */
 export function taskStatusesAllowedBefore(to: TaskStatus): TaskStatus[] {
   return TASK_STATUSES.filter((from) => canTransitionTask(from, to));
+}
+
+/** QUEUED or SCHEDULED: the task waits for a delivery (now, or once its run time comes). */
+export function isWaitingTaskStatus(status: TaskStatus): boolean {
+  return status === 'QUEUED' || status === 'SCHEDULED';
 }
 
 export function isFinalTaskStatus(status: TaskStatus): boolean {

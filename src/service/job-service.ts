@@ -1,13 +1,16 @@
+import { isWaitingTaskStatus } from '../domain/state-machine.js';
 import type { Delivery, QueueAdapter } from '../../adapters/queue-adapter.js';
 import type { EventBus } from '../events/event-bus.js';
-import { NotFoundError } from '../errors/index.js';
+import { IdempotencyConflictError, NotFoundError } from '../errors/index.js';
 import type { Db } from '../store/database.js';
-import { insertJob } from '../store/insert-job.js';
+import { isKeyTaken, jobHoldingKey, keyExpired, recordRequestHash, releaseExpiredKey } from '../store/idempotency-keys.js';
+import { insertJob, type NewJob } from '../store/insert-job.js';
 import type { JobEventRecord, JobRecord, TaskRecord } from '../store/records.js';
 import * as commands from '../store/task-commands.js';
 import * as queries from '../store/queries.js';
 import type { TaskRegistry } from '../tasks/task-registry.js';
 import { nextAttemptDelivery } from '../worker/deliveries.js';
+import { submissionHash } from './submission-hash.js';
 import type { SubmitJobInput } from './submit-input.js';
 import { validateSubmission } from './validate-submission.js';
 
@@ -17,7 +20,19 @@ export interface JobServiceOptions {
   readonly bus: EventBus;
   readonly registry: TaskRegistry;
   readonly maxTasksPerJob: number;
+  /** How long after its job finished an idempotency key still answers with that job. */
+  readonly idempotencyKeyTtlMs: number;
 }
+
+/** A job that claims an idempotency key, and the finished job it takes the key from, if any. */
+interface KeyClaim {
+  readonly key: string;
+  readonly requestHash: string;
+  readonly releaseFrom?: { readonly jobId: string; readonly finishedBefore: Date };
+}
+
+/** Each round past the first follows a commit by a rival submission, so two nearly always do. */
+const MAX_KEY_ROUNDS = 3;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -37,33 +52,49 @@ export class JobService {
    * with `transactionalEnqueue` writes the deliveries in that same transaction; any other gets
    * them after the commit, and a crash in between leaves QUEUED tasks that the workers'
    * reconciler enqueues again.
+   *
+   * With an idempotency key already held by a job, that job is the answer when the input is the
+   * same, and an IdempotencyConflictError when it is not; nothing is written either way.
    */
   async submitJob(input: SubmitJobInput): Promise<JobRecord> {
-    const { db, adapter, bus, registry, maxTasksPerJob } = this.options;
+    const { registry, maxTasksPerJob } = this.options;
     const now = new Date();
     const newJob = await validateSubmission(input, registry, { maxTasksPerJob, now });
-    if (newJob.idempotencyKey) {
-      const existing = await this.findByIdempotencyKey(newJob.idempotencyKey);
-      if (existing) return existing;
-    }
-    const dueDeliveries = (tasks: readonly TaskRecord[]): Delivery[] =>
-      tasks.filter((task) => task.status === 'QUEUED').map(nextAttemptDelivery);
-    const transactional = adapter.capabilities.transactionalEnqueue;
-    let inserted;
-    try {
-      inserted = await db.transaction().execute(async (trx) => {
-        const job = await insertJob(trx, newJob, now);
-        if (transactional) await adapter.enqueue({ deliveries: dueDeliveries(job.tasks), executor: trx });
-        return job;
-      });
-    } catch (error) {
-      // Two submissions with one key raced and the other won: answer with its job.
-      if (newJob.idempotencyKey && isUniqueViolation(error)) {
-        const existing = await this.findByIdempotencyKey(newJob.idempotencyKey);
-        if (existing) return existing;
+    if (newJob.idempotencyKey === null) return this.insert(newJob, now);
+    return this.submitWithKey(newJob, newJob.idempotencyKey, submissionHash(newJob, input), now);
+  }
+
+  /**
+   * The unique index on the key decides races: a submission whose insert loses goes round again
+   * and answers as the winner's job dictates. A job that finished more than the TTL ago gives its
+   * key up in the transaction that inserts the new job, so no cleanup needs to have run.
+   */
+  private async submitWithKey(newJob: NewJob, key: string, requestHash: string, now: Date): Promise<JobRecord> {
+    const finishedBefore = new Date(now.getTime() - this.options.idempotencyKeyTtlMs);
+    for (let round = 1; ; round += 1) {
+      const holder = await jobHoldingKey(this.options.db, key);
+      if (holder && !keyExpired(holder, finishedBefore)) return answerForKey(holder, key, requestHash);
+      const claim: KeyClaim = { key, requestHash, ...(holder ? { releaseFrom: { jobId: holder.id, finishedBefore } } : {}) };
+      try {
+        return await this.insert(newJob, now, claim);
+      } catch (error) {
+        if (round >= MAX_KEY_ROUNDS || !isKeyTaken(error)) throw error;
       }
-      throw error;
     }
+  }
+
+  private async insert(newJob: NewJob, now: Date, claim?: KeyClaim): Promise<JobRecord> {
+    const { db, adapter, bus } = this.options;
+    const dueDeliveries = (tasks: readonly TaskRecord[]): Delivery[] =>
+      tasks.filter((task) => isWaitingTaskStatus(task.status)).map(nextAttemptDelivery);
+    const transactional = adapter.capabilities.transactionalEnqueue;
+    const inserted = await db.transaction().execute(async (trx) => {
+      if (claim?.releaseFrom) await releaseExpiredKey(trx, claim.releaseFrom.jobId, claim.key, claim.releaseFrom.finishedBefore);
+      const written = await insertJob(trx, newJob, now);
+      const job = claim ? await recordRequestHash(trx, written.job.id, claim.requestHash) : written.job;
+      if (transactional) await adapter.enqueue({ deliveries: dueDeliveries(written.tasks), executor: trx });
+      return { ...written, job };
+    });
     bus.publish(inserted.events);
     if (!transactional) await adapter.enqueue({ deliveries: dueDeliveries(inserted.tasks) });
     return inserted.job;
@@ -110,15 +141,13 @@ export class JobService {
     return queries.eventsAfter(this.options.db, { jobId, afterSeq, limit });
   }
 
-  private async findByIdempotencyKey(key: string): Promise<JobRecord | undefined> {
-    return this.options.db.selectFrom('jobs').selectAll().where('idempotencyKey', '=', key).executeTakeFirst();
-  }
-
   private assertId(entity: string, id: string): void {
     if (!UUID.test(id)) throw new NotFoundError(entity, id);
   }
 }
 
-function isUniqueViolation(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505';
+/** A job stored before request hashes were kept has none: its key answers as it did then, with the job. */
+function answerForKey(holder: JobRecord, key: string, requestHash: string): JobRecord {
+  if (holder.idempotencyRequestHash === null || holder.idempotencyRequestHash === requestHash) return holder;
+  throw new IdempotencyConflictError(key, holder.id);
 }

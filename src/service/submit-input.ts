@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { BACKOFF_TYPES } from '../domain/backoff.js';
 
 /** The shape of a job submission, checked before anything is written. */
 
@@ -11,6 +12,8 @@ export const LIMITS = {
   /** The serialised metadata, and each task's serialised payload. */
   metadataBytes: 64 * 1024,
   payloadBytes: 256 * 1024,
+  /** How far ahead `runAt`/`delayMs` may put a task, and the longest wait between attempts. */
+  maxDelayMs: 366 * 24 * 60 * 60 * 1000,
 } as const;
 
 const queueName = z
@@ -21,14 +24,44 @@ const queueName = z
 
 const priority = z.number().int('must be a whole number').min(1, 'must be from 1 to 10').max(10, 'must be from 1 to 10');
 
-export const taskInputSchema = z.object({
-  type: z.string().min(1).max(LIMITS.nameLength),
-  payload: z.unknown().optional(),
-  queue: queueName.optional(),
-  priority: priority.optional(),
-  maxAttempts: z.number().int().min(1).max(LIMITS.maxAttempts).optional(),
-  timeoutMs: z.number().int().min(1).max(LIMITS.maxTimeoutMs).optional(),
-});
+const delay = z.number().int('must be a whole number of milliseconds').min(0).max(LIMITS.maxDelayMs);
+
+export const backoffSchema = z
+  .object({
+    type: z.enum(BACKOFF_TYPES),
+    delayMs: delay,
+    maxDelayMs: delay.optional(),
+    jitter: z.number().min(0, 'must be from 0 to 1').max(1, 'must be from 0 to 1').optional(),
+  })
+  .refine((backoff) => backoff.maxDelayMs === undefined || backoff.maxDelayMs >= backoff.delayMs, {
+    message: 'must not be less than delayMs',
+    path: ['maxDelayMs'],
+  });
+
+/** A Date, or an ISO 8601 date-time with its offset (what JSON clients send). */
+const instant = z.union([z.date(), z.iso.datetime({ offset: true }).transform((text) => new Date(text))]).refine(
+  (date) => !Number.isNaN(date.getTime()),
+  'must be a valid date-time',
+);
+
+export const taskInputSchema = z
+  .object({
+    type: z.string().min(1).max(LIMITS.nameLength),
+    payload: z.unknown().optional(),
+    queue: queueName.optional(),
+    priority: priority.optional(),
+    maxAttempts: z.number().int().min(1).max(LIMITS.maxAttempts).optional(),
+    timeoutMs: z.number().int().min(1).max(LIMITS.maxTimeoutMs).optional(),
+    /** Not before this instant (a past one means now). */
+    runAt: instant.optional(),
+    /** Not before this many milliseconds after the submission. */
+    delayMs: delay.optional(),
+    backoff: backoffSchema.optional(),
+  })
+  .refine((task) => task.runAt === undefined || task.delayMs === undefined, {
+    message: 'give runAt or delayMs, not both',
+    path: ['delayMs'],
+  });
 
 export function submitJobInputSchema(maxTasksPerJob: number) {
   return z.object({

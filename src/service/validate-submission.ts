@@ -38,6 +38,10 @@ export async function validateSubmission(
       issues.push({ path: `${at}.payload`, message: `must serialise to at most ${LIMITS.payloadBytes} bytes of JSON` });
       continue;
     }
+    if (task.runAt !== undefined && task.runAt.getTime() - options.now.getTime() > LIMITS.maxDelayMs) {
+      issues.push({ path: `${at}.runAt`, message: `must be at most ${LIMITS.maxDelayMs / 86_400_000} days ahead` });
+      continue;
+    }
     const payload = await validatePayload(definition.payload, task.payload, `${at}.payload`);
     if (!payload.ok) {
       issues.push(...payload.issues);
@@ -51,7 +55,8 @@ export async function validateSubmission(
       payload: payload.value,
       maxAttempts: task.maxAttempts ?? definition.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
       timeoutMs: task.timeoutMs ?? definition.timeoutMs ?? null,
-      runAt: options.now,
+      backoff: task.backoff ?? definition.backoff ?? null,
+      runAt: runAtOf(task, options.now),
     });
   }
   if (issues.length > 0) throw new ValidationError(issues);
@@ -63,6 +68,11 @@ export async function validateSubmission(
     metadata: job.metadata,
     tasks,
   };
+}
+
+function runAtOf(task: { readonly runAt?: Date | undefined; readonly delayMs?: number | undefined }, now: Date): Date {
+  if (task.delayMs !== undefined) return new Date(now.getTime() + task.delayMs);
+  return task.runAt !== undefined && task.runAt > now ? task.runAt : now;
 }
 
 function byteLength(value: unknown): number {

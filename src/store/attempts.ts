@@ -1,4 +1,6 @@
 import { sql, type Transaction } from 'kysely';
+import { retryDelayMs } from '../domain/backoff.js';
+import { isWaitingTaskStatus } from '../domain/state-machine.js';
 import type { Database, Db, TaskErrorValue, TaskProgressValue } from './database.js';
 import { toJson } from './database.js';
 import { recordTaskChanges } from './job-bookkeeping.js';
@@ -21,7 +23,7 @@ export interface Claimed {
   readonly events: JobEventRecord[];
 }
 
-/** QUEUED with `attempt - 1` attempts behind it → RUNNING `attempt`, with a lease. */
+/** QUEUED (or SCHEDULED and due) with `attempt - 1` attempts behind it → RUNNING `attempt`, with a lease. */
 export async function claimAttempt(
   db: Db,
   ref: AttemptRef & { readonly workerId: string; readonly leaseMs: number },
@@ -29,7 +31,7 @@ export async function claimAttempt(
   return db.transaction().execute(async (trx) => {
     const now = new Date();
     const outcome = await transitionTask(trx, ref.taskId, (task) =>
-      task.status === 'QUEUED' && task.attempt === ref.attempt - 1 && task.runAt <= now
+      isWaitingTaskStatus(task.status) && task.attempt === ref.attempt - 1 && task.runAt <= now
         ? {
             to: 'RUNNING',
             set: {
@@ -76,7 +78,10 @@ export async function completeAttempt(db: Db, ref: AttemptRef & { readonly resul
   });
 }
 
-/** Ends the attempt as failed: the task goes round again while attempts remain, else FAILED. */
+/**
+ * Ends the attempt as failed: while attempts remain the task goes round again, QUEUED at once or
+ * SCHEDULED after its backoff; else FAILED.
+ */
 export async function failAttempt(db: Db, ref: AttemptRef & { readonly error: TaskErrorValue }): Promise<AttemptEnd | undefined> {
   return endWithoutSuccess(db, ref, false);
 }
@@ -101,16 +106,19 @@ async function endWithoutSuccess(
       if (!isRunning(task, ref)) return undefined;
       const data = { attempt: ref.attempt, error: ref.error, message: ref.error.message };
       if (handBack || task.attempt - task.attemptBase < task.maxAttempts) {
+        // A hand-back is not a failure of the task: it goes round at once.
+        const delayMs = handBack ? 0 : retryDelayMs(task.backoff, task.attempt - task.attemptBase);
+        const to = delayMs > 0 ? 'SCHEDULED' : 'QUEUED';
         return {
-          to: 'QUEUED',
+          to,
           set: {
             error: toJson(ref.error),
             leaseExpiresAt: null,
             workerId: null,
-            runAt: now,
+            runAt: new Date(now.getTime() + delayMs),
             ...(handBack ? { attemptBase: task.attemptBase + 1 } : {}),
           },
-          events: [{ type: 'TASK_RETRY_SCHEDULED', taskId: task.id, data: { ...data, taskStatus: 'QUEUED' } }],
+          events: [{ type: 'TASK_RETRY_SCHEDULED', taskId: task.id, data: { ...data, taskStatus: to } }],
         };
       }
       return {

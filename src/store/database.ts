@@ -2,6 +2,8 @@ import { CamelCasePlugin, Kysely, PostgresDialect, type ColumnType, type Generat
 import pg from 'pg';
 import type { JobStatus, TaskStatus } from '../domain/state-machine.js';
 import type { EventType } from '../domain/event-types.js';
+import type { BackoffPolicy } from '../domain/backoff.js';
+import type { JobProgressSnapshot } from '../domain/job-progress.js';
 
 /** JSON columns: read as parsed values, written as JSON text (pg would turn JS arrays into SQL arrays). */
 type JsonColumn<T = unknown> = ColumnType<T, string, string>;
@@ -26,6 +28,8 @@ export interface JobsTable {
   priority: number;
   status: JobStatus;
   idempotencyKey: string | null;
+  /** The hash of the submission that claimed `idempotencyKey`: a re-sent key must come with the same one. */
+  idempotencyRequestHash: string | null;
   metadata: JsonColumn<Record<string, unknown>>;
   taskCount: number;
   queuedCount: Generated<number>;
@@ -35,6 +39,8 @@ export interface JobsTable {
   failedCount: Generated<number>;
   cancelledCount: Generated<number>;
   eventSeq: Generated<number>;
+  /** The sum of its tasks' `progressUnits`; int8, which pg hands back as a string. */
+  progressUnits: ColumnType<string, never, never>;
   createdAt: Timestamp;
   updatedAt: Timestamp;
   finishedAt: NullableTimestamp;
@@ -53,11 +59,14 @@ export interface TasksTable {
   result: JsonColumn | null;
   error: JsonColumn<TaskErrorValue> | null;
   progress: JsonColumn<TaskProgressValue> | null;
+  /** The task's contribution to its job's `progressUnits`, as last counted there. */
+  progressUnits: ColumnType<number, never, never>;
   attempt: Generated<number>;
   /** `attempt` when retryTask last gave the task a fresh budget of `maxAttempts`. */
   attemptBase: Generated<number>;
   maxAttempts: number;
   timeoutMs: number | null;
+  backoff: ColumnType<BackoffPolicy | null, string | null | undefined, string | null>;
   runAt: Timestamp;
   leaseExpiresAt: NullableTimestamp;
   workerId: string | null;
@@ -84,6 +93,8 @@ export interface JobEventData {
   readonly taskStatus?: TaskStatus;
   readonly message?: string;
   readonly error?: TaskErrorValue;
+  /** JOB_PROGRESS: the job's progress as it became. */
+  readonly jobProgress?: JobProgressSnapshot;
 }
 
 export interface JobEventsTable {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type Transaction } from 'kysely';
 import { deriveJobStatus, emptyTaskStatusCounts, type TaskStatus } from '../domain/state-machine.js';
+import type { BackoffPolicy } from '../domain/backoff.js';
 import { toJson, type Database } from './database.js';
 import { insertJobEvents, type NewJobEvent } from './job-bookkeeping.js';
 import type { JobEventRecord, JobRecord, TaskRecord } from './records.js';
@@ -13,6 +14,9 @@ export interface NewTask {
   readonly payload: unknown;
   readonly maxAttempts: number;
   readonly timeoutMs: number | null;
+  /** Absent: retry at once. */
+  readonly backoff?: BackoffPolicy | null;
+  /** Later than the submission's `now`: the task is SCHEDULED until then. */
   readonly runAt: Date;
 }
 
@@ -34,7 +38,8 @@ export interface InsertedJob {
 /**
  * Writes a job, its tasks and their TASK_QUEUED events. The tasks go in as one JSON parameter
  * expanded by `jsonb_to_recordset`, so a 10,000-task job is one statement with one bound value
- * instead of 110,000 (past PostgreSQL's limit of 65,535).
+ * instead of 110,000 (past PostgreSQL's limit of 65,535). The expansion reads a JSON `null`
+ * payload as SQL NULL, so it is turned back into the JSON value.
  */
 export async function insertJob(trx: Transaction<Database>, input: NewJob, now: Date): Promise<InsertedJob> {
   const counts = emptyTaskStatusCounts();
@@ -52,6 +57,7 @@ export async function insertJob(trx: Transaction<Database>, input: NewJob, now: 
       payload: task.payload ?? null,
       max_attempts: task.maxAttempts,
       timeout_ms: task.timeoutMs,
+      backoff: task.backoff ?? null,
       run_at: task.runAt.toISOString(),
     };
   });
@@ -82,11 +88,11 @@ export async function insertJob(trx: Transaction<Database>, input: NewJob, now: 
     .executeTakeFirstOrThrow();
 
   const tasks = await sql<TaskRecord>`
-    insert into tasks (id, job_id, position, key, type, queue, priority, status, payload, max_attempts, timeout_ms, run_at, created_at, updated_at)
-    select t.id, ${job.id}::uuid, t.position, t.key, t.type, t.queue, t.priority, t.status, t.payload, t.max_attempts, t.timeout_ms, t.run_at, ${now}, ${now}
+    insert into tasks (id, job_id, position, key, type, queue, priority, status, payload, max_attempts, timeout_ms, backoff, run_at, created_at, updated_at)
+    select t.id, ${job.id}::uuid, t.position, t.key, t.type, t.queue, t.priority, t.status, coalesce(t.payload, 'null'::jsonb), t.max_attempts, t.timeout_ms, t.backoff, t.run_at, ${now}, ${now}
     from jsonb_to_recordset(${toJson(taskRows)}::jsonb) as t(
       id uuid, position integer, key text, type text, queue text, priority smallint, status text,
-      payload jsonb, max_attempts integer, timeout_ms integer, run_at timestamptz)
+      payload jsonb, max_attempts integer, timeout_ms integer, backoff jsonb, run_at timestamptz)
     returning *`.execute(trx);
 
   const written = await insertJobEvents(trx, job.id, 1, events);

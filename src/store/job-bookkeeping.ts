@@ -1,7 +1,9 @@
-import type { Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import { deriveJobStatus, isFinalJobStatus, type TaskStatus, type TaskStatusCounts } from '../domain/state-machine.js';
 import type { EventType } from '../domain/event-types.js';
+import type { JobProgressSnapshot } from '../domain/job-progress.js';
 import { toJson, type Database, type JobEventData } from './database.js';
+import { recountTaskProgress } from './job-progress.js';
 import type { JobEventRecord, JobRecord } from './records.js';
 
 export interface TaskStatusChange {
@@ -35,17 +37,24 @@ export function jobTaskCounts(job: JobRecord): TaskStatusCounts {
   };
 }
 
+export function jobProgressSnapshot(job: JobRecord): JobProgressSnapshot {
+  return { units: Number(job.progressUnits), counts: jobTaskCounts(job) };
+}
+
 export function counterColumn(status: TaskStatus): (typeof COUNTER_COLUMN)[TaskStatus] {
   return COUNTER_COLUMN[status];
 }
 
 /**
- * Records that some of a job's tasks changed status: moves the job's counters, numbers and writes
- * the events, and when the derived job status changes, sets it and adds JOB_STATUS_CHANGED.
+ * Records that some of a job's tasks changed status or progress: moves the job's counters and
+ * progress sum, numbers and writes the events, adds JOB_PROGRESS when the job's progress moved,
+ * and when the derived job status changes, sets it and adds JOB_STATUS_CHANGED (last, so that a
+ * subscriber that stops at the final status has seen the final progress).
  *
- * Call it inside the transaction that changed the tasks, after locking them: the job row is
- * locked last (always tasks first, then the job), which keeps transitions free of deadlocks and
- * gives each job's events their commit order.
+ * Call it inside the transaction that changed the tasks, after locking them and writing their
+ * rows: the job row is locked last (always tasks first, then the job), which keeps transitions
+ * free of deadlocks and gives each job's events their commit order. Every task that changed is
+ * named by one of `events`: that is how its progress contribution is recounted.
  */
 export async function recordTaskChanges(
   trx: Transaction<Database>,
@@ -59,6 +68,9 @@ export async function recordTaskChanges(
     deltas.set(from, (deltas.get(from) ?? 0) - 1);
     deltas.set(to, (deltas.get(to) ?? 0) + 1);
   }
+  const touched = [...new Set(events.flatMap((event) => (event.taskId === null ? [] : [event.taskId])))];
+  const progressDelta = await recountTaskProgress(trx, jobId, touched);
+  const progressMoved = progressDelta !== 0;
   let job = await trx
     .updateTable('jobs')
     .set((eb) => {
@@ -66,7 +78,8 @@ export async function recordTaskChanges(
       for (const [status, delta] of deltas) {
         if (delta !== 0) set[COUNTER_COLUMN[status]] = eb(COUNTER_COLUMN[status], '+', delta);
       }
-      set['eventSeq'] = eb('eventSeq', '+', events.length);
+      if (progressMoved) set['progressUnits'] = sql`${sql.ref('progressUnits')} + ${progressDelta}`;
+      set['eventSeq'] = eb('eventSeq', '+', events.length + (progressMoved ? 1 : 0));
       return set;
     })
     .where('id', '=', jobId)
@@ -74,6 +87,7 @@ export async function recordTaskChanges(
     .executeTakeFirstOrThrow();
 
   const allEvents = [...events];
+  if (progressMoved) allEvents.push({ type: 'JOB_PROGRESS', taskId: null, data: { jobProgress: jobProgressSnapshot(job) } });
   const status = deriveJobStatus(jobTaskCounts(job));
   if (status !== job.status) {
     allEvents.push({ type: 'JOB_STATUS_CHANGED', taskId: null, data: { jobStatus: status } });

@@ -1,6 +1,6 @@
 import type { JobStatus } from '../domain/state-machine.js';
 import type { Db } from './database.js';
-import type { JobEventRecord, JobRecord, TaskRecord } from './records.js';
+import type { JobEventRecord, JobRecord, TaskAttemptRecord, TaskRecord } from './records.js';
 
 /** The reads behind the API. Each takes a batch, so per-request loaders make one statement a batch. */
 
@@ -12,6 +12,12 @@ export async function jobsByIds(db: Db, ids: readonly string[]): Promise<JobReco
 export async function tasksByIds(db: Db, ids: readonly string[]): Promise<TaskRecord[]> {
   if (ids.length === 0) return [];
   return db.selectFrom('tasks').selectAll().where('id', 'in', ids).execute();
+}
+
+/** Every attempt of these tasks, oldest first within each task. */
+export async function attemptsByTaskIds(db: Db, taskIds: readonly string[]): Promise<TaskAttemptRecord[]> {
+  if (taskIds.length === 0) return [];
+  return db.selectFrom('taskAttempts').selectAll().where('taskId', 'in', taskIds).orderBy('taskId').orderBy('number').execute();
 }
 
 export interface JobFilter {

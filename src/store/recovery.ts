@@ -25,27 +25,31 @@ export interface WaitingTask {
 }
 
 /**
- * QUEUED tasks of some queues, in pages by id, for enqueueing their next attempt again; with
- * `queuedBefore`, only those that have waited since before it (younger ones were just enqueued).
+ * Waiting (QUEUED or SCHEDULED) tasks of some queues, in pages by id, for enqueueing their next
+ * attempt again; with `queuedBefore`, only those that have waited since before it (younger ones
+ * were just enqueued).
  */
-export async function findQueuedTasks(
+export async function findWaitingTasks(
   db: Db,
   params: {
     readonly queues: readonly string[];
     readonly afterId: string | null;
     readonly limit: number;
     readonly queuedBefore?: Date;
+    /** Only tasks due before this instant. */
+    readonly dueBefore?: Date;
   },
 ): Promise<WaitingTask[]> {
   if (params.queues.length === 0) return [];
   let query = db
     .selectFrom('tasks')
     .select(['id', 'attempt', 'queue', 'priority', 'runAt'])
-    .where('status', '=', 'QUEUED')
+    .where('status', 'in', ['QUEUED', 'SCHEDULED'])
     .where('queue', 'in', params.queues)
     .orderBy('id')
     .limit(params.limit);
   if (params.afterId) query = query.where('id', '>', params.afterId);
   if (params.queuedBefore) query = query.where('updatedAt', '<', params.queuedBefore);
+  if (params.dueBefore) query = query.where('runAt', '<', params.dueBefore);
   return query.execute();
 }

@@ -1,5 +1,6 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import type { Logger } from 'pino';
+import type { BackoffPolicy } from '../domain/backoff.js';
 
 /** What a handler gets for one attempt of one task. */
 export interface TaskContext<Payload> {
@@ -23,6 +24,8 @@ export interface TaskDefinition<Payload = unknown, Result = unknown> {
   readonly queue?: string;
   readonly maxAttempts?: number;
   readonly timeoutMs?: number;
+  /** The wait between attempts; a task's own `backoff` overrides it. Absent: retry at once. */
+  readonly backoff?: BackoffPolicy;
 }
 
 /**
@@ -41,6 +44,7 @@ export function defineTask<Schema extends StandardSchemaV1, Result>(definition: 
   readonly queue?: string;
   readonly maxAttempts?: number;
   readonly timeoutMs?: number;
+  readonly backoff?: BackoffPolicy;
 }): TaskDefinition<StandardSchemaV1.InferOutput<Schema>, Result> {
   return definition as TaskDefinition<StandardSchemaV1.InferOutput<Schema>, Result>;
 }

@@ -1,10 +1,11 @@
+import { isWaitingTaskStatus } from '../domain/state-machine.js';
 import type { Logger } from 'pino';
 import type { Delivery } from '../../adapters/queue-adapter.js';
 import type { EventBus } from '../events/event-bus.js';
 import { toError } from '../errors/index.js';
 import type { Db } from '../store/database.js';
 import { failAttempt } from '../store/attempts.js';
-import { findExpiredLeases, findQueuedTasks } from '../store/recovery.js';
+import { findExpiredLeases, findWaitingTasks } from '../store/recovery.js';
 import { nextAttemptDelivery } from './deliveries.js';
 
 export interface RecoveryOptions {
@@ -28,10 +29,10 @@ const PAGE = 1_000;
 
 /**
  * What keeps the promise that nothing is lost:
- * - the reconciler enqueues again the QUEUED tasks of the worker's queues: all of them at start
- *   and whenever the adapter reports a loss, and every `reconcileIntervalMs` those that have
- *   waited longer than that (a crash between commit and enqueue). Deliveries are idempotent, so
- *   a repeat costs nothing but the write;
+ * - the reconciler enqueues again the waiting (QUEUED or SCHEDULED) tasks of the worker's queues:
+ *   all of them at start and whenever the adapter reports a loss, and every `reconcileIntervalMs`
+ *   those that have waited longer than that and are due within it (a crash between commit and
+ *   enqueue). Deliveries are idempotent, so a repeat costs nothing but the write;
  * - the reaper ends attempts whose lease expired and queues their next attempt.
  */
 export async function startRecoveryLoops(options: RecoveryOptions): Promise<RecoveryLoops> {
@@ -40,7 +41,14 @@ export async function startRecoveryLoops(options: RecoveryOptions): Promise<Reco
     every(options.reaperIntervalMs, () => reapExpiredLeases(options), 'lease reaper', options.logger),
     every(
       options.reconcileIntervalMs,
-      () => reconcileQueued(options, new Date(Date.now() - options.reconcileIntervalMs)),
+      () => {
+        const now = Date.now();
+        // Tasks due later were enqueued as delayed deliveries; the net only needs those coming due.
+        return reconcileQueued(options, {
+          queuedBefore: new Date(now - options.reconcileIntervalMs),
+          dueBefore: new Date(now + options.reconcileIntervalMs),
+        });
+      },
       'reconciler',
       options.logger,
     ),
@@ -84,15 +92,18 @@ function every(intervalMs: number, work: () => Promise<unknown>, name: string, l
   };
 }
 
-export async function reconcileQueued(options: RecoveryOptions, queuedBefore?: Date): Promise<number> {
+export async function reconcileQueued(
+  options: RecoveryOptions,
+  window: { readonly queuedBefore?: Date; readonly dueBefore?: Date } = {},
+): Promise<number> {
   let afterId: string | null = null;
   let total = 0;
   for (;;) {
-    const page = await findQueuedTasks(options.db, {
+    const page = await findWaitingTasks(options.db, {
       queues: options.queues,
       afterId,
       limit: PAGE,
-      ...(queuedBefore ? { queuedBefore } : {}),
+      ...window,
     });
     if (page.length === 0) break;
     await options.enqueue(page.map(nextAttemptDelivery));
@@ -116,7 +127,7 @@ export async function reapExpiredLeases(options: RecoveryOptions): Promise<numbe
     if (!end) continue; // the worker finished it after all, or another reaper got there first
     reaped += 1;
     options.bus.publish(end.events);
-    if (end.task.status === 'QUEUED') await options.enqueue([nextAttemptDelivery(end.task)]);
+    if (isWaitingTaskStatus(end.task.status)) await options.enqueue([nextAttemptDelivery(end.task)]);
   }
   if (reaped > 0) options.logger.warn({ tasks: reaped }, 're-queued tasks whose worker stopped renewing its lease');
   return reaped;

@@ -1,3 +1,4 @@
+import { isWaitingTaskStatus } from '../domain/state-machine.js';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -198,7 +199,7 @@ export class Worker {
     const end = await this.storeWrite(() => (handBack ? handBackAttempt : failAttempt)(this.options.db, { ...ref, error: value }));
     if (!end) return;
     this.options.bus.publish(end.events);
-    if (end.task.status === 'QUEUED') await this.enqueue([nextAttemptDelivery(end.task)]);
+    if (isWaitingTaskStatus(end.task.status)) await this.enqueue([nextAttemptDelivery(end.task)]);
   }
 
   /**

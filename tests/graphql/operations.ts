@@ -36,6 +36,15 @@ export const SubmitJob = graphql(`
           message
         }
       }
+      ... on IdempotencyConflictError {
+        idempotencyKey
+        existingJobId
+        existingJob {
+          id
+          name
+          status
+        }
+      }
     }
   }
 `);
@@ -53,6 +62,17 @@ export const GetJob = graphql(`
         succeeded
         failed
         cancelled
+      }
+      progress {
+        fraction
+        percent
+        tasksTotal
+        tasksDone
+        tasksSucceeded
+        taskCounts {
+          running
+          succeeded
+        }
       }
       finishedAt
       tasks(first: 100) {
@@ -250,6 +270,41 @@ export const JobProgress = graphql(`
         id
         type
         status
+      }
+      jobProgress {
+        fraction
+        percent
+        tasksTotal
+        tasksDone
+      }
+    }
+  }
+`);
+
+export const TaskAttempts = graphql(`
+  query TaskAttempts($id: ID!) {
+    task(id: $id) {
+      id
+      status
+      attempt
+      runAt
+      createdAt
+      backoff {
+        type
+        delayMs
+        maxDelayMs
+        jitter
+      }
+      attempts {
+        number
+        status
+        workerId
+        startedAt
+        finishedAt
+        error {
+          code
+          message
+        }
       }
     }
   }

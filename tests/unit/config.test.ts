@@ -17,6 +17,7 @@ describe('loadConfig', () => {
       SHUTDOWN_GRACE_MS: 8_000,
       POLL_INTERVAL_MS: 1_000,
       MAX_TASKS_PER_JOB: 10_000,
+      IDEMPOTENCY_KEY_TTL_MS: 86_400_000,
       SUBSCRIPTION_RESYNC_MS: 5_000,
       LOG_LEVEL: 'info',
     });
@@ -37,6 +38,10 @@ describe('loadConfig', () => {
     expect(config.WORKER_QUEUES).toBeUndefined();
   });
 
+  it('accepts IDEMPOTENCY_KEY_TTL_MS=0: a key then guards its job only until the job finishes', () => {
+    expect(loadConfig({ IDEMPOTENCY_KEY_TTL_MS: '0' }).IDEMPOTENCY_KEY_TTL_MS).toBe(0);
+  });
+
   it('ignores variables it does not know', () => {
     expect(loadConfig({ PATH: '/usr/bin', HOME: '/root' })).not.toHaveProperty('PATH');
   });
@@ -50,6 +55,7 @@ describe('loadConfig', () => {
       HEARTBEAT_MS: '1500',
       REAPER_INTERVAL_MS: '250',
       MAX_TASKS_PER_JOB: '50',
+      IDEMPOTENCY_KEY_TTL_MS: '3600000',
     });
     expect(config).toMatchObject({
       PORT: 8080,
@@ -59,6 +65,7 @@ describe('loadConfig', () => {
       HEARTBEAT_MS: 1500,
       REAPER_INTERVAL_MS: 250,
       MAX_TASKS_PER_JOB: 50,
+      IDEMPOTENCY_KEY_TTL_MS: 3_600_000,
     });
   });
 
@@ -128,6 +135,8 @@ describe('loadConfig', () => {
     ['POLL_INTERVAL_MS', '9'],
     ['SUBSCRIPTION_RESYNC_MS', '99'],
     ['MAX_TASKS_PER_JOB', '0'],
+    ['IDEMPOTENCY_KEY_TTL_MS', '-1'],
+    ['IDEMPOTENCY_KEY_TTL_MS', '1.5'],
     ['DATABASE_SCHEMA', 'Not-An-Identifier'],
   ])('rejects %s=%j', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(`  ${name}: `);

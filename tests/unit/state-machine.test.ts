@@ -19,7 +19,7 @@ import {
  */
 const LEGAL: Record<TaskStatus, Record<TaskStatus, boolean>> = {
   QUEUED:    { QUEUED: false, SCHEDULED: true,  RUNNING: true,  SUCCEEDED: false, FAILED: false, CANCELLED: true },
-  SCHEDULED: { QUEUED: true,  SCHEDULED: false, RUNNING: false, SUCCEEDED: false, FAILED: false, CANCELLED: true },
+  SCHEDULED: { QUEUED: true,  SCHEDULED: false, RUNNING: true,  SUCCEEDED: false, FAILED: false, CANCELLED: true },
   RUNNING:   { QUEUED: true,  SCHEDULED: true,  RUNNING: false, SUCCEEDED: true,  FAILED: true,  CANCELLED: true },
   SUCCEEDED: { QUEUED: false, SCHEDULED: false, RUNNING: false, SUCCEEDED: false, FAILED: false, CANCELLED: false },
   FAILED:    { QUEUED: true,  SCHEDULED: false, RUNNING: false, SUCCEEDED: false, FAILED: false, CANCELLED: false },
@@ -56,7 +56,7 @@ describe('taskStatusesAllowedBefore', () => {
   const expected: Record<TaskStatus, TaskStatus[]> = {
     QUEUED: ['SCHEDULED', 'RUNNING', 'FAILED', 'CANCELLED'],
     SCHEDULED: ['QUEUED', 'RUNNING'],
-    RUNNING: ['QUEUED'],
+    RUNNING: ['QUEUED', 'SCHEDULED'],
     SUCCEEDED: ['RUNNING'],
     FAILED: ['RUNNING'],
     CANCELLED: ['QUEUED', 'SCHEDULED', 'RUNNING'],

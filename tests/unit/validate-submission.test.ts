@@ -61,10 +61,51 @@ describe('validateSubmission: valid input', () => {
           payload: { ms: 1000, steps: 10 },
           maxAttempts: 3,
           timeoutMs: null,
+          backoff: null,
           runAt: now,
         },
       ],
     });
+  });
+
+  it('puts a task off by delayMs, or until a future runAt; a past runAt means now', async () => {
+    const later = new Date(now.getTime() + 60_000);
+    const job = await validate({
+      name: 'delays',
+      tasks: [
+        { type: 'demo.echo', payload: 1, delayMs: 1_500 },
+        { type: 'demo.echo', payload: 2, runAt: later },
+        { type: 'demo.echo', payload: 3, runAt: later.toISOString() as unknown as Date },
+        { type: 'demo.echo', payload: 4, runAt: new Date(now.getTime() - 60_000) },
+      ],
+    });
+    expect(job.tasks.map((task) => task.runAt.getTime())).toEqual([now.getTime() + 1_500, later.getTime(), later.getTime(), now.getTime()]);
+  });
+
+  it("takes the task's backoff, else its type's, else none", async () => {
+    const patient = defineTask({
+      name: 'test.patient',
+      payload: z.unknown(),
+      backoff: { type: 'FIXED', delayMs: 2_000 },
+      handler: () => undefined,
+    });
+    const job = await validateSubmission(
+      {
+        name: 'backoffs',
+        tasks: [
+          { type: 'test.patient', payload: 1 },
+          { type: 'test.patient', payload: 2, backoff: { type: 'EXPONENTIAL', delayMs: 100, maxDelayMs: 1_000, jitter: 0.2 } },
+          { type: 'demo.echo', payload: 3 },
+        ],
+      },
+      new TaskRegistry([...demoTasks, patient]),
+      options,
+    );
+    expect(job.tasks.map((task) => task.backoff)).toEqual([
+      { type: 'FIXED', delayMs: 2_000 },
+      { type: 'EXPONENTIAL', delayMs: 100, maxDelayMs: 1_000, jitter: 0.2 },
+      null,
+    ]);
   });
 
   it('takes maxAttempts and timeoutMs from the task type when the task gives none', async () => {
@@ -194,6 +235,37 @@ describe('validateSubmission: invalid input', () => {
     const error = await rejection({ name: 'x', queue, tasks: [{ type: 'demo.echo' }] });
     // '' breaks two rules (length and pattern): every detail is about the queue.
     expect(new Set(paths(error))).toEqual(new Set(['queue']));
+  });
+
+  it('rejects runAt together with delayMs', async () => {
+    const error = await rejection({ name: 'x', tasks: [{ type: 'demo.echo', payload: 1, runAt: now, delayMs: 5 }] });
+    expect(error.details).toEqual([{ path: 'tasks.0.delayMs', message: 'give runAt or delayMs, not both' }]);
+  });
+
+  it('rejects a negative or fractional delayMs, a runAt that is no date-time, and one too far ahead', async () => {
+    const error = await rejection({
+      name: 'x',
+      tasks: [
+        { type: 'demo.echo', payload: 1, delayMs: -1 },
+        { type: 'demo.echo', payload: 2, delayMs: 1.5 },
+        { type: 'demo.echo', payload: 3, runAt: 'next tuesday' as unknown as Date },
+      ],
+    });
+    expect(paths(error)).toEqual(['tasks.0.delayMs', 'tasks.1.delayMs', 'tasks.2.runAt']);
+    const tooFar = await rejection({ name: 'x', tasks: [{ type: 'demo.echo', payload: 1, runAt: new Date(now.getTime() + 400 * 86_400_000) }] });
+    expect(tooFar.details).toEqual([{ path: 'tasks.0.runAt', message: 'must be at most 366 days ahead' }]);
+  });
+
+  it('rejects a backoff with an unknown type, a jitter outside 0–1, or a cap below its delay', async () => {
+    const error = await rejection({
+      name: 'x',
+      tasks: [
+        { type: 'demo.echo', payload: 1, backoff: { type: 'LINEAR' as 'FIXED', delayMs: 10 } },
+        { type: 'demo.echo', payload: 2, backoff: { type: 'FIXED', delayMs: 10, jitter: 1.5 } },
+        { type: 'demo.echo', payload: 3, backoff: { type: 'EXPONENTIAL', delayMs: 100, maxDelayMs: 50 } },
+      ],
+    });
+    expect(paths(error)).toEqual(['tasks.0.backoff.type', 'tasks.1.backoff.jitter', 'tasks.2.backoff.maxDelayMs']);
   });
 
   it('rejects a bad task queue name', async () => {
