@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { queueNameSchema } from './service/queue-name.js';
+import type { WorkerQueue } from './worker/worker-queues.js';
 
 /** Everything the process reads from its environment, checked once at start. */
 
@@ -6,6 +8,22 @@ const int = (fallback: number, min = 0) => z.coerce.number().int().min(min).defa
 const list = z
   .string()
   .transform((value) => value.split(',').map((item) => item.trim()).filter((item) => item.length > 0));
+
+const workerQueue = z.string().transform((entry, ctx): WorkerQueue => {
+  const [name = '', slots, ...rest] = entry.split('=').map((part) => part.trim());
+  const parsedName = queueNameSchema.safeParse(name);
+  if (!parsedName.success) {
+    ctx.addIssue({ code: 'custom', message: `queue "${name}" ${parsedName.error.issues[0]?.message ?? 'is not a valid name'}` });
+    return z.NEVER;
+  }
+  if (slots === undefined) return { name };
+  const concurrency = Number(slots);
+  if (rest.length > 0 || !/^\d+$/.test(slots) || concurrency < 1) {
+    ctx.addIssue({ code: 'custom', message: `"${entry}": write a queue as name or name=slots, slots a whole number from 1` });
+    return z.NEVER;
+  }
+  return { name, concurrency };
+});
 
 export const configSchema = z.object({
   PORT: int(4000),
@@ -23,8 +41,14 @@ export const configSchema = z.object({
   QUEUE_ADAPTER: z.enum(['memory', 'postgres', 'redis']).default('postgres'),
   REDIS_URL: z.string().min(1).optional(),
   WORKER_CONCURRENCY: int(10, 1),
-  /** The queues this process's worker serves; by default `default` and every task type's queue. */
-  WORKER_QUEUES: list.optional(),
+  /**
+   * The queues this process's worker serves (by default `default` and every task type's queue),
+   * comma-separated; `name=n` gives a queue n slots of its own, the rest share WORKER_CONCURRENCY.
+   */
+  WORKER_QUEUES: list
+    .pipe(z.array(workerQueue))
+    .refine((queues) => new Set(queues.map((q) => q.name)).size === queues.length, 'names a queue twice')
+    .optional(),
   LEASE_MS: int(30_000, 1_000),
   HEARTBEAT_MS: int(0),
   REAPER_INTERVAL_MS: int(5_000, 100),

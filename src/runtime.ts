@@ -12,6 +12,7 @@ import { demoTasks } from './tasks/demo-tasks.js';
 import type { AnyTaskDefinition } from './tasks/define-task.js';
 import { TaskRegistry } from './tasks/task-registry.js';
 import { Worker } from './worker/worker.js';
+import type { WorkerQueue } from './worker/worker-queues.js';
 
 export interface JobQlOptions {
   readonly config: Config;
@@ -117,11 +118,11 @@ export async function startJobQl(options: JobQlOptions): Promise<JobQl> {
   }
 }
 
-function defaultQueues(registry: TaskRegistry): string[] {
+function defaultQueues(registry: TaskRegistry): WorkerQueue[] {
   const queues = new Set(['default']);
   for (const name of registry.names()) {
     const queue = registry.get(name)?.queue;
     if (queue) queues.add(queue);
   }
-  return [...queues];
+  return [...queues].map((name) => ({ name }));
 }

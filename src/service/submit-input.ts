@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import { BACKOFF_TYPES } from '../domain/backoff.js';
+import { queueNameSchema } from './queue-name.js';
 
 /** The shape of a job submission, checked before anything is written. */
 
 export const LIMITS = {
   nameLength: 200,
-  queueLength: 100,
   idempotencyKeyLength: 200,
   maxAttempts: 100,
   maxTimeoutMs: 24 * 60 * 60 * 1000,
@@ -15,12 +15,6 @@ export const LIMITS = {
   /** How far ahead `runAt`/`delayMs` may put a task, and the longest wait between attempts. */
   maxDelayMs: 366 * 24 * 60 * 60 * 1000,
 } as const;
-
-const queueName = z
-  .string()
-  .min(1)
-  .max(LIMITS.queueLength)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, 'must start with a letter or digit and use only letters, digits and . _ : -');
 
 const priority = z.number().int('must be a whole number').min(1, 'must be from 1 to 10').max(10, 'must be from 1 to 10');
 
@@ -48,7 +42,7 @@ export const taskInputSchema = z
   .object({
     type: z.string().min(1).max(LIMITS.nameLength),
     payload: z.unknown().optional(),
-    queue: queueName.optional(),
+    queue: queueNameSchema.optional(),
     priority: priority.optional(),
     maxAttempts: z.number().int().min(1).max(LIMITS.maxAttempts).optional(),
     timeoutMs: z.number().int().min(1).max(LIMITS.maxTimeoutMs).optional(),
@@ -66,7 +60,7 @@ export const taskInputSchema = z
 export function submitJobInputSchema(maxTasksPerJob: number) {
   return z.object({
     name: z.string().trim().min(1, 'must not be empty').max(LIMITS.nameLength),
-    queue: queueName.default('default'),
+    queue: queueNameSchema.default('default'),
     priority: priority.default(5),
     idempotencyKey: z.string().min(1).max(LIMITS.idempotencyKeyLength).optional(),
     metadata: z.record(z.string(), z.unknown()).default({}),

@@ -15,6 +15,7 @@ import { startLeaseKeeper, type LeaseKeeper } from './lease-keeper.js';
 import { ProgressWriter } from './progress-writer.js';
 import { nextAttemptDelivery } from './deliveries.js';
 import { startRecoveryLoops, type RecoveryLoops } from './recovery-loops.js';
+import { planConsumers, type WorkerQueue } from './worker-queues.js';
 
 export interface WorkerOptions {
   readonly db: Db;
@@ -25,7 +26,8 @@ export interface WorkerOptions {
   readonly bus: EventBus;
   readonly registry: TaskRegistry;
   readonly logger: Logger;
-  readonly queues: readonly string[];
+  readonly queues: readonly WorkerQueue[];
+  /** The slots shared by the queues that have none of their own. */
   readonly concurrency: number;
   /** How long a claim lasts without renewal before the reaper hands the task to someone else. */
   readonly leaseMs: number;
@@ -54,7 +56,7 @@ export function newWorkerId(): string {
 export class Worker {
   readonly workerId: string;
   private readonly running = new Map<string, RunningAttempt>();
-  private consumer: Consumer | undefined;
+  private consumers: Consumer[] = [];
   private leases: LeaseKeeper | undefined;
   private recovery: RecoveryLoops | undefined;
   private unsubscribeCancel: (() => void) | undefined;
@@ -64,7 +66,8 @@ export class Worker {
   }
 
   async start(): Promise<void> {
-    const { adapter, bus, queues, concurrency } = this.options;
+    const { adapter, bus } = this.options;
+    const queueNames = this.options.queues.map((queue) => queue.name);
     this.unsubscribeCancel = bus.onCancelRequested((taskId) => this.abortRunning(taskId, 'CANCELLED'));
     this.leases = await startLeaseKeeper({
       connectionString: this.options.connectionString,
@@ -80,11 +83,13 @@ export class Worker {
     });
     this.recovery = await startRecoveryLoops({
       ...this.options,
+      queues: queueNames,
       enqueue: (d) => this.enqueue(d),
       onDeliveriesLost: (listener) => adapter.onDeliveriesLost(listener),
     });
-    this.consumer = adapter.consume({ queues, concurrency, handle: (delivery) => this.handle(delivery) });
-    this.options.logger.info({ workerId: this.workerId, queues, concurrency }, 'worker started');
+    const plans = planConsumers(this.options.queues, this.options.concurrency);
+    for (const plan of plans) this.consumers.push(adapter.consume({ ...plan, handle: (delivery) => this.handle(delivery) }));
+    this.options.logger.info({ workerId: this.workerId, consumers: plans }, 'worker started');
   }
 
   /**
@@ -93,11 +98,11 @@ export class Worker {
    * queue without using up an attempt. Resolves once every attempt has settled in the store.
    */
   async stop(): Promise<void> {
-    const consumer = this.consumer;
-    this.consumer = undefined;
+    const consumers = this.consumers;
+    this.consumers = [];
     await this.recovery?.stop();
     this.recovery = undefined;
-    if (consumer) {
+    if (consumers.length > 0) {
       const graceTimer = setTimeout(() => {
         if (this.running.size === 0) return;
         this.options.logger.warn({ workerId: this.workerId, tasks: this.running.size }, 'grace period over: handing running tasks back');
@@ -106,7 +111,7 @@ export class Worker {
         }
       }, this.options.shutdownGraceMs);
       try {
-        await consumer.stop();
+        await Promise.all(consumers.map((consumer) => consumer.stop()));
       } finally {
         clearTimeout(graceTimer);
       }

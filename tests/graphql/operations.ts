@@ -107,6 +107,8 @@ export const GetTask = graphql(`
       id
       status
       attempt
+      queue
+      priority
       job {
         id
         status

@@ -93,7 +93,27 @@ describe('loadConfig', () => {
     ['default,,emails,', ['default', 'emails']],
     [' , ', []],
   ])('splits WORKER_QUEUES=%j into trimmed names', (value, queues) => {
-    expect(loadConfig({ WORKER_QUEUES: value }).WORKER_QUEUES).toEqual(queues);
+    expect(loadConfig({ WORKER_QUEUES: value }).WORKER_QUEUES).toEqual(queues.map((name) => ({ name })));
+  });
+
+  it('reads name=slots in WORKER_QUEUES as a queue with slots of its own', () => {
+    expect(loadConfig({ WORKER_QUEUES: 'default, images = 2,emails=15' }).WORKER_QUEUES).toEqual([
+      { name: 'default' },
+      { name: 'images', concurrency: 2 },
+      { name: 'emails', concurrency: 15 },
+    ]);
+  });
+
+  it.each([
+    ['images=0', /"images=0": write a queue as name or name=slots/],
+    ['images=two', /"images=two": write a queue as name or name=slots/],
+    ['images=1.5', /"images=1.5": write a queue as name or name=slots/],
+    ['images=2=3', /"images=2=3": write a queue as name or name=slots/],
+    ['=2', /queue "" /],
+    ['bad queue', /queue "bad queue" must start with a letter or digit/],
+    ['default,images=2,default', /names a queue twice/],
+  ])('refuses WORKER_QUEUES=%j', (value, message) => {
+    expect(() => loadConfig({ WORKER_QUEUES: value })).toThrow(message);
   });
 
   it.each(['memory', 'postgres', 'redis'])('accepts QUEUE_ADAPTER=%s', (adapter) => {
