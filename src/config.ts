@@ -55,6 +55,11 @@ export const configSchema = z.object({
   RECONCILE_INTERVAL_MS: int(30_000, 100),
   /** On SIGTERM, how long running tasks may take to finish before they go back to their queue. */
   SHUTDOWN_GRACE_MS: int(8_000),
+  /**
+   * How long a handler whose signal fired (timeout, cancel, lost lease, shutdown) may take to stop;
+   * then its attempt ends anyway and its slot is free (an isolated handler's thread is terminated).
+   */
+  ABORT_GRACE_MS: int(2_000),
   /** The postgres adapter's idle poll; NOTIFY wakes workers sooner, the poll guarantees progress. */
   POLL_INTERVAL_MS: int(1_000, 10),
   MAX_TASKS_PER_JOB: int(10_000, 1),

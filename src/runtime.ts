@@ -90,6 +90,7 @@ export async function startJobQl(options: JobQlOptions): Promise<JobQl> {
         reaperIntervalMs: config.REAPER_INTERVAL_MS,
         reconcileIntervalMs: config.RECONCILE_INTERVAL_MS,
         shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
+        abortGraceMs: config.ABORT_GRACE_MS,
       });
       // Pushed first: stop() also undoes a start that failed halfway.
       const starting = worker;

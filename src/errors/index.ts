@@ -5,3 +5,4 @@ export { InvalidStateError } from './invalid-state-error.js';
 export { IdempotencyConflictError } from './idempotency-conflict-error.js';
 export { toError } from './to-error.js';
 export { TaskAbortedError, type AbortCause } from './task-aborted-error.js';
+export { codedError } from './coded-error.js';

@@ -26,6 +26,22 @@ export interface TaskDefinition<Payload = unknown, Result = unknown> {
   readonly timeoutMs?: number;
   /** The wait between attempts; a task's own `backoff` overrides it. Absent: retry at once. */
   readonly backoff?: BackoffPolicy;
+  /** Run each attempt in a worker thread, so that it can be stopped: see `TaskIsolation`. */
+  readonly isolation?: TaskIsolation;
+}
+
+/**
+ * An isolated task type runs each attempt in a worker thread of its own (threads are reused
+ * between attempts). When the attempt is aborted (a timeout, a cancel, a lost lease, shutdown),
+ * the handler's signal fires in that thread, and if it has not returned within ABORT_GRACE_MS
+ * the thread is terminated: this stops even a handler that ignores its signal or is stuck in CPU
+ * work, and a busy handler never blocks the worker's own event loop. The price: the payload, the
+ * result and progress cross a thread boundary (structured clone), and the thread imports
+ * `module` (which must export the definition and be free of start-up side effects) on first use.
+ */
+export interface TaskIsolation {
+  /** The module that exports this definition: `import.meta.url` where `defineTask` is called. */
+  readonly module: string;
 }
 
 /**
@@ -45,6 +61,7 @@ export function defineTask<Schema extends StandardSchemaV1, Result>(definition: 
   readonly maxAttempts?: number;
   readonly timeoutMs?: number;
   readonly backoff?: BackoffPolicy;
+  readonly isolation?: TaskIsolation;
 }): TaskDefinition<StandardSchemaV1.InferOutput<Schema>, Result> {
   return definition as TaskDefinition<StandardSchemaV1.InferOutput<Schema>, Result>;
 }

@@ -41,4 +41,20 @@ export const demoEcho = defineTask({
   },
 });
 
-export const demoTasks = [demoSleep, demoFail, demoEcho] as const;
+/**
+ * CPU-bound work that never looks at its signal: isolated, so a timeout or a cancel still stops
+ * it (its thread is terminated after ABORT_GRACE_MS), and it never blocks the worker's event loop.
+ */
+export const demoCrunch = defineTask({
+  name: 'demo.crunch',
+  payload: z.object({ ms: z.number().int().min(0).max(3_600_000).default(1_000) }),
+  isolation: { module: import.meta.url },
+  handler({ payload }) {
+    const until = Date.now() + payload.ms;
+    let spins = 0;
+    while (Date.now() < until) spins += 1;
+    return { spins };
+  },
+});
+
+export const demoTasks = [demoSleep, demoFail, demoEcho, demoCrunch] as const;

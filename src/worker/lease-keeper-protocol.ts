@@ -1,4 +1,5 @@
 import type { AttemptRef } from '../store/attempts.js';
+import type { SerializedError } from './serialized-error.js';
 
 /** What the lease keeper thread is started with (`workerData`). */
 export interface LeaseKeeperThreadData {
@@ -16,13 +17,6 @@ export type ToLeaseKeeperThread =
   | { readonly type: 'release'; readonly ref: AttemptRef }
   | { readonly type: 'close' };
 
-export interface SerializedError {
-  readonly name: string;
-  readonly message: string;
-  readonly stack: string | undefined;
-  readonly code: string | undefined;
-}
-
 export type FromLeaseKeeperThread =
   | { readonly type: 'ready' }
   | { readonly type: 'lost'; readonly refs: readonly AttemptRef[] }
@@ -30,17 +24,4 @@ export type FromLeaseKeeperThread =
 
 export function attemptKey(ref: AttemptRef): string {
   return `${ref.taskId}:${ref.attempt}`;
-}
-
-export function serializeError(error: unknown): SerializedError {
-  if (!(error instanceof Error)) return { name: 'Error', message: String(error), stack: undefined, code: undefined };
-  const code = (error as { code?: unknown }).code;
-  return { name: error.name, message: error.message, stack: error.stack, code: typeof code === 'string' ? code : undefined };
-}
-
-export function deserializeError(serialized: SerializedError): Error {
-  const error = new Error(serialized.message);
-  error.name = serialized.name;
-  if (serialized.stack !== undefined) error.stack = serialized.stack;
-  return serialized.code === undefined ? error : Object.assign(error, { code: serialized.code });
 }

@@ -1,13 +1,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { renewLeases, type AttemptRef } from '../store/attempts.js';
 import { createDatabase } from '../store/database.js';
-import {
-  attemptKey,
-  serializeError,
-  type FromLeaseKeeperThread,
-  type LeaseKeeperThreadData,
-  type ToLeaseKeeperThread,
-} from './lease-keeper-protocol.js';
+import { attemptKey, type FromLeaseKeeperThread, type LeaseKeeperThreadData, type ToLeaseKeeperThread } from './lease-keeper-protocol.js';
+import { serializeError } from './serialized-error.js';
 
 /**
  * The lease keeper's thread (started by `startLeaseKeeper`): renews the leases of the attempts it

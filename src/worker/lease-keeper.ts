@@ -1,15 +1,9 @@
-import { extname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Worker, type WorkerOptions } from 'node:worker_threads';
+import { Worker } from 'node:worker_threads';
 import { toError } from '../errors/index.js';
 import type { AttemptRef } from '../store/attempts.js';
-import {
-  attemptKey,
-  deserializeError,
-  type FromLeaseKeeperThread,
-  type LeaseKeeperThreadData,
-  type ToLeaseKeeperThread,
-} from './lease-keeper-protocol.js';
+import { attemptKey, type FromLeaseKeeperThread, type LeaseKeeperThreadData, type ToLeaseKeeperThread } from './lease-keeper-protocol.js';
+import { deserializeError } from './serialized-error.js';
+import { threadEntry } from './thread-entry.js';
 
 export interface LeaseKeeperOptions {
   readonly connectionString: string;
@@ -92,7 +86,7 @@ class ThreadLeaseKeeper implements LeaseKeeper {
   private spawn(): { readonly ready: Promise<void> } {
     const { connectionString, schema, workerId, leaseMs, heartbeatMs } = this.options;
     const workerData: LeaseKeeperThreadData = { connectionString, schema, workerId, leaseMs, heartbeatMs, held: [...this.held.values()] };
-    const entry = threadEntry();
+    const entry = threadEntry(new URL('./lease-keeper-thread', import.meta.url));
     const thread = new Worker(entry.filename, { ...entry.options, workerData });
     this.thread = thread;
     this.startedAt = Date.now();
@@ -178,25 +172,4 @@ class ThreadLeaseKeeper implements LeaseKeeper {
       clearTimeout(grace);
     }
   }
-}
-
-/**
- * The thread's entry sits next to this module, with its extension: `.js` once built, loaded as is,
- * and `.ts` when run from source (tsx, vitest). Node 20 gives a worker thread none of the parent's
- * module hooks, and tsx's `--import tsx` registers its ESM hooks on the main thread only, so from
- * source the thread registers tsx itself before importing its entry. Its execArgv is emptied so
- * that a parent started with `--import tsx` on a Node that does register in workers does not have
- * the hooks installed twice.
- */
-function threadEntry(): { readonly filename: string | URL; readonly options: WorkerOptions } {
-  const entry = new URL(`./lease-keeper-thread${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
-  if (!entry.pathname.endsWith('.ts')) return { filename: entry, options: {} };
-  let tsx: string;
-  try {
-    tsx = import.meta.resolve('tsx/esm/api');
-  } catch (error) {
-    throw new Error('The lease keeper runs from TypeScript source only with tsx installed', { cause: error });
-  }
-  const bootstrap = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); });`;
-  return { filename: bootstrap, options: { eval: true, execArgv: [] } };
 }

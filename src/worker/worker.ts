@@ -4,13 +4,15 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Consumer, Delivery, QueueAdapter } from '../../adapters/queue-adapter.js';
 import type { EventBus } from '../events/event-bus.js';
-import { TaskAbortedError, toError, type JobQlError } from '../errors/index.js';
+import { codedError, TaskAbortedError, toError, type JobQlError } from '../errors/index.js';
 import type { Db, TaskErrorValue, TaskProgressValue } from '../store/database.js';
 import { claimAttempt, completeAttempt, failAttempt, handBackAttempt, recordProgress, type AttemptRef } from '../store/attempts.js';
 import type { TaskRecord } from '../store/records.js';
+import type { AnyTaskDefinition } from '../tasks/define-task.js';
 import type { TaskRegistry } from '../tasks/task-registry.js';
 import { validatePayload } from '../tasks/validate-payload.js';
 import { retryTransient } from '../store/transient-errors.js';
+import { HandlerThreadPool } from './handler-thread-pool.js';
 import { startLeaseKeeper, type LeaseKeeper } from './lease-keeper.js';
 import { ProgressWriter } from './progress-writer.js';
 import { nextAttemptDelivery } from './deliveries.js';
@@ -36,6 +38,8 @@ export interface WorkerOptions {
   readonly reconcileIntervalMs: number;
   /** On stop, how long running attempts may take to finish before they are handed back. */
   readonly shutdownGraceMs: number;
+  /** How long a handler whose signal fired may take to stop before its attempt ends without it. */
+  readonly abortGraceMs: number;
   readonly workerId?: string;
 }
 
@@ -60,9 +64,12 @@ export class Worker {
   private leases: LeaseKeeper | undefined;
   private recovery: RecoveryLoops | undefined;
   private unsubscribeCancel: (() => void) | undefined;
+  private readonly threads: HandlerThreadPool;
 
   constructor(private readonly options: WorkerOptions) {
     this.workerId = options.workerId ?? newWorkerId();
+    const slots = options.queues.reduce((sum, queue) => sum + (queue.concurrency ?? 0), options.concurrency);
+    this.threads = new HandlerThreadPool({ maxIdle: slots, logLevel: options.logger.level });
   }
 
   async start(): Promise<void> {
@@ -117,6 +124,7 @@ export class Worker {
       }
     }
     this.unsubscribeCancel?.();
+    await this.threads.close();
     await this.leases?.close();
     this.leases = undefined;
   }
@@ -170,23 +178,59 @@ export class Worker {
       ? setTimeout(() => this.abortRunning(task.id, 'TIMEOUT', `Attempt timed out after ${timeoutMs} ms`), timeoutMs)
       : undefined;
     try {
-      const handlerDone = Promise.resolve(
-        definition.handler({
-          taskId: task.id,
-          jobId: task.jobId,
-          payload: payload.value,
-          attempt: task.attempt,
-          signal,
-          log,
-          progress: (current, total, message) => report({ current, total: total ?? null, message: message ?? null }),
-        }),
-      );
-      // The attempt ends when its signal fires even if the handler ignores it, so a stuck handler
-      // cannot hold the task; it keeps running detached until it returns.
-      return await Promise.race([handlerDone, rejectOnAbort(signal)]);
+      const handler = this.startHandler(definition, task, payload.value, signal, log, report);
+      const result = await settleWithinGrace(handler.done, signal, this.options.abortGraceMs, () => handler.abandon());
+      // A handler that returned after its signal fired did not beat the deadline or the cancel.
+      if (signal.aborted) throw signal.reason;
+      return result;
     } finally {
       if (timer) clearTimeout(timer);
     }
+  }
+
+  /** Calls the handler in this thread, or in a handler thread for an isolated task type. */
+  private startHandler(
+    definition: AnyTaskDefinition,
+    task: TaskRecord,
+    payload: unknown,
+    signal: AbortSignal,
+    log: Logger,
+    report: (value: TaskProgressValue) => Promise<void>,
+  ): { readonly done: Promise<unknown>; abandon(): void } {
+    if (definition.isolation) {
+      const run = this.threads.run(
+        { module: definition.isolation.module, taskType: task.type, taskId: task.id, jobId: task.jobId, attempt: task.attempt, payload: task.payload },
+        { log, progress: (current, total, message) => report({ current, total, message }) },
+      );
+      const forward = (): void => run.abort(signal.reason as TaskAbortedError);
+      if (signal.aborted) forward();
+      else signal.addEventListener('abort', forward, { once: true });
+      return {
+        done: run.done,
+        abandon: () => {
+          log.warn({ graceMs: this.options.abortGraceMs }, 'the handler did not stop after its signal fired: its thread is terminated');
+          void run.terminate();
+        },
+      };
+    }
+    const done = (async () =>
+      definition.handler({
+        taskId: task.id,
+        jobId: task.jobId,
+        payload,
+        attempt: task.attempt,
+        signal,
+        log,
+        progress: (current, total, message) => report({ current, total: total ?? null, message: message ?? null }),
+      }))();
+    return {
+      done,
+      abandon: () =>
+        log.error(
+          { graceMs: this.options.abortGraceMs },
+          'the handler did not stop after its signal fired and runs on, detached: give its task type `isolation` so that it can be stopped',
+        ),
+    };
   }
 
   private async recordFailure(task: TaskRecord, ref: AttemptRef, thrown: unknown, signal: AbortSignal, log: Logger): Promise<void> {
@@ -229,15 +273,27 @@ export class Worker {
   }
 }
 
-function rejectOnAbort(signal: AbortSignal): Promise<never> {
-  return new Promise((_, reject) => {
-    if (signal.aborted) reject(signal.reason);
-    else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+/**
+ * The handler's outcome; or, once `signal` has fired and the handler has not settled within
+ * `graceMs`, `abandon()` and a rejection with the signal's reason: the attempt ends and its slot is
+ * free whatever the handler does.
+ */
+function settleWithinGrace(done: Promise<unknown>, signal: AbortSignal, graceMs: number, abandon: () => void): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    const startGrace = (): void => {
+      timer = setTimeout(() => {
+        abandon();
+        reject(signal.reason);
+      }, graceMs);
+    };
+    if (signal.aborted) startGrace();
+    else signal.addEventListener('abort', startGrace, { once: true });
+    done.then(resolve, reject).finally(() => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', startGrace);
+    });
   });
-}
-
-function codedError(code: string, message: string): Error & { code: string } {
-  return Object.assign(new Error(message), { code });
 }
 
 function errorCode(error: Error): string {

@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineTask } from '../../src/tasks/define-task.js';
-import { TaskAttempts } from '../graphql/operations.js';
-import { execute } from '../support/graphql-client.js';
 import { submitOrThrow } from '../support/job-operations.js';
+import { taskDetail, waitForTask } from '../support/task-polling.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { TEST_REDIS_URL } from '../support/test-redis.js';
 
@@ -15,22 +14,6 @@ const alwaysFails = defineTask({
     throw Object.assign(new Error('failing on purpose'), { code: 'ON_PURPOSE' });
   },
 });
-
-async function attemptsOf(app: TestApp, taskId: string) {
-  const { task } = await execute(app.url, TaskAttempts, { id: taskId });
-  if (!task) throw new Error(`task ${taskId} not found`);
-  return task;
-}
-
-async function waitForTask(app: TestApp, taskId: string, done: (status: string) => boolean, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const task = await attemptsOf(app, taskId);
-    if (done(task.status)) return task;
-    if (Date.now() > deadline) throw new Error(`task still ${task.status} after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 const ms = (iso: string): number => new Date(iso).getTime();
 
@@ -51,11 +34,11 @@ describe.each(['memory', 'postgres', 'redis'])('delays and retries on the %s ada
       ],
     });
     const [byDelay, byRunAt] = job.taskIds as [string, string];
-    expect((await attemptsOf(app, byDelay)).status).toBe('SCHEDULED');
-    expect((await attemptsOf(app, byRunAt)).status).toBe('SCHEDULED');
+    expect((await taskDetail(app.url, byDelay)).status).toBe('SCHEDULED');
+    expect((await taskDetail(app.url, byRunAt)).status).toBe('SCHEDULED');
 
-    const delayed = await waitForTask(app, byDelay, (status) => status === 'SUCCEEDED');
-    const timed = await waitForTask(app, byRunAt, (status) => status === 'SUCCEEDED');
+    const delayed = await waitForTask(app.url, byDelay, (t) => t.status === 'SUCCEEDED');
+    const timed = await waitForTask(app.url, byRunAt, (t) => t.status === 'SUCCEEDED');
     expect(ms(delayed.attempts[0]!.startedAt)).toBeGreaterThanOrEqual(ms(delayed.createdAt) + 900);
     expect(ms(timed.attempts[0]!.startedAt)).toBeGreaterThanOrEqual(runAt.getTime());
     // Due, it is handed out promptly (loose: a busy machine).
@@ -68,7 +51,7 @@ describe.each(['memory', 'postgres', 'redis'])('delays and retries on the %s ada
       tasks: [{ type: 'test.always-fails', payload: null, maxAttempts: 3, backoff: { type: 'EXPONENTIAL', delayMs: 300, maxDelayMs: 5_000 } }],
     });
     const taskId = job.taskIds[0]!;
-    const task = await waitForTask(app, taskId, (status) => status === 'FAILED');
+    const task = await waitForTask(app.url, taskId, (t) => t.status === 'FAILED');
     expect(task.backoff).toEqual({ type: 'EXPONENTIAL', delayMs: 300, maxDelayMs: 5_000, jitter: null });
     expect(task.attempts.map((a) => [a.number, a.status, a.error?.code])).toEqual([
       [1, 'FAILED', 'ON_PURPOSE'],
@@ -92,7 +75,7 @@ describe.each(['memory', 'postgres', 'redis'])('delays and retries on the %s ada
       name: 'jitter',
       tasks: [{ type: 'test.always-fails', payload: null, maxAttempts: 4, backoff: { type: 'FIXED', delayMs: 400, jitter: 0.5 } }],
     });
-    const task = await waitForTask(app, job.taskIds[0]!, (status) => status === 'FAILED');
+    const task = await waitForTask(app.url, job.taskIds[0]!, (t) => t.status === 'FAILED');
     expect(task.attempts).toHaveLength(4);
     for (let i = 1; i < task.attempts.length; i++) {
       const gap = ms(task.attempts[i]!.startedAt) - ms(task.attempts[i - 1]!.finishedAt!);

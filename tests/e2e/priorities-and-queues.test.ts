@@ -2,9 +2,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { z } from 'zod';
 import { bandOf } from '../../adapters/redis/priority-bands.js';
 import { defineTask } from '../../src/tasks/define-task.js';
-import { GetTask } from '../graphql/operations.js';
-import { execute } from '../support/graphql-client.js';
 import { submitOrThrow } from '../support/job-operations.js';
+import { taskDetail, waitForTasks } from '../support/task-polling.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { TEST_REDIS_URL } from '../support/test-redis.js';
 
@@ -40,23 +39,6 @@ const note = defineTask({
 /** Routed by its type: a submission that names no queue puts it on `images`. */
 const resize = defineTask({ name: 'test.resize', payload: z.unknown(), queue: 'images', handler: () => 'resized' });
 
-async function taskOf(app: TestApp, id: string) {
-  const { task } = await execute(app.url, GetTask, { id });
-  if (!task) throw new Error(`task ${id} not found`);
-  return task;
-}
-
-async function waitUntil(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
-const allSucceeded = (app: TestApp, ids: readonly string[]) => async () =>
-  (await Promise.all(ids.map((id) => taskOf(app, id)))).every((task) => task.status === 'SUCCEEDED');
-
 beforeEach(() => {
   started.length = 0;
   running.clear();
@@ -81,7 +63,7 @@ describe.each(['memory', 'postgres', 'redis'] as const)('priorities and queues o
 
   it('with one worker slot, starts the waiting tasks highest priority first', async () => {
     const blocker = await submitOrThrow(oneSlot.url, { name: 'blocker', tasks: [{ type: 'test.hold-slot', payload: null }] });
-    await waitUntil('the blocker to run', async () => (await taskOf(oneSlot, blocker.taskIds[0]!)).status === 'RUNNING');
+    await waitForTasks(oneSlot.url, blocker.taskIds, 'RUNNING');
 
     // Submitted in this order while the one slot is taken; half as job priority, half per task.
     const priorities = [3, 9, 1, 7, 5, 10, 2, 6, 8, 4];
@@ -93,10 +75,10 @@ describe.each(['memory', 'postgres', 'redis'] as const)('priorities and queues o
           ? await submitOrThrow(oneSlot.url, { name: `p${priority}`, priority, tasks: [task] })
           : await submitOrThrow(oneSlot.url, { name: `p${priority}`, tasks: [{ ...task, priority }] });
       ids.push(job.taskIds[0]!);
-      expect((await taskOf(oneSlot, job.taskIds[0]!)).priority).toBe(priority);
+      expect((await taskDetail(oneSlot.url, job.taskIds[0]!)).priority).toBe(priority);
     }
     openGate();
-    await waitUntil('every task to succeed', allSucceeded(oneSlot, ids));
+    await waitForTasks(oneSlot.url, ids, 'SUCCEEDED');
 
     // Exact on memory and postgres; redis keeps three bands (8–10, 4–7, 1–3), first in first out within one.
     const expected =
@@ -115,8 +97,7 @@ describe.each(['memory', 'postgres', 'redis'] as const)('priorities and queues o
         { type: 'test.note', payload: { label: 'routed' } },
       ],
     });
-    await waitUntil('the routed tasks to succeed', allSucceeded(oneSlot, job.taskIds));
-    const queues = await Promise.all(job.taskIds.map(async (id) => (await taskOf(oneSlot, id)).queue));
+    const queues = (await waitForTasks(oneSlot.url, job.taskIds, 'SUCCEEDED')).map((task) => task.queue);
     expect(queues).toEqual(['images', 'default', 'default']);
   });
 
@@ -126,9 +107,7 @@ describe.each(['memory', 'postgres', 'redis'] as const)('priorities and queues o
       name: 'fill the shared slots',
       tasks: Array.from({ length: 3 }, () => ({ type: 'test.hold-slot', payload: null })),
     });
-    await waitUntil('the shared slots to fill', async () =>
-      (await Promise.all(blockers.taskIds.map((id) => taskOf(ownSlots, id)))).every((task) => task.status === 'RUNNING'),
-    );
+    await waitForTasks(ownSlots.url, blockers.taskIds, 'RUNNING');
     const job = await submitOrThrow(ownSlots.url, {
       name: 'own slots',
       tasks: [
@@ -136,13 +115,13 @@ describe.each(['memory', 'postgres', 'redis'] as const)('priorities and queues o
         ...Array.from({ length: 6 }, (_, i) => ({ type: 'test.note', queue: 'pair', payload: { label: `pair:${i}`, ms: 150 } })),
       ],
     });
-    await waitUntil('the solo and pair tasks to succeed', allSucceeded(ownSlots, job.taskIds));
+    await waitForTasks(ownSlots.url, job.taskIds, 'SUCCEEDED');
     expect(mostAtOnce.get('solo')).toBe(1);
     expect(mostAtOnce.get('pair')).toBe(2);
     // Still held: the shared slots were never lent to the other queues, nor theirs to the blockers.
-    const blockerStates = await Promise.all(blockers.taskIds.map(async (id) => (await taskOf(ownSlots, id)).status));
+    const blockerStates = await Promise.all(blockers.taskIds.map(async (id) => (await taskDetail(ownSlots.url, id)).status));
     expect(blockerStates).toEqual(['RUNNING', 'RUNNING', 'RUNNING']);
     openGate();
-    await waitUntil('the blockers to succeed', allSucceeded(ownSlots, blockers.taskIds));
+    await waitForTasks(ownSlots.url, blockers.taskIds, 'SUCCEEDED');
   });
 });

@@ -107,8 +107,6 @@ export const GetTask = graphql(`
       id
       status
       attempt
-      queue
-      priority
       job {
         id
         status
@@ -287,10 +285,23 @@ export const TaskAttempts = graphql(`
   query TaskAttempts($id: ID!) {
     task(id: $id) {
       id
+      type
       status
+      queue
+      priority
       attempt
       runAt
       createdAt
+      result
+      error {
+        code
+        message
+      }
+      progress {
+        current
+        total
+        message
+      }
       backoff {
         type
         delayMs
