@@ -7,6 +7,7 @@ import * as m0005 from './0005_create_queue_deliveries.js';
 import * as m0006 from './0006_task_backoff.js';
 import * as m0007 from './0007_idempotency_request_hash.js';
 import * as m0008 from './0008_job_progress.js';
+import * as m0009 from './0009_task_dependencies.js';
 
 /**
  * Every migration, by name, in order. Imported statically so the same code runs under tsx, vitest
@@ -21,4 +22,5 @@ export const migrations: Record<string, Migration> = {
   '0006_task_backoff': m0006,
   '0007_idempotency_request_hash': m0007,
   '0008_job_progress': m0008,
+  '0009_task_dependencies': m0009,
 };

@@ -2,7 +2,7 @@ import DataLoader from 'dataloader';
 import type { EventBus } from '../src/events/event-bus.js';
 import type { JobService } from '../src/service/job-service.js';
 import type { JobEventRecord, TaskAttemptRecord, TaskRecord } from '../src/store/records.js';
-import { attemptsByTaskIds, eventPages, taskPages, type PageRequest } from '../src/store/queries.js';
+import { attemptsByTaskIds, dependenciesByTaskIds, eventPages, taskPages, type PageRequest } from '../src/store/queries.js';
 import { inKeyOrder } from './types/loaded-by-id.js';
 
 /**
@@ -23,6 +23,8 @@ export interface RequestLoaders {
   readonly eventPage: DataLoader<PageRequest, JobEventRecord[], string>;
   /** A task's attempts, oldest first. */
   readonly attempts: DataLoader<string, TaskAttemptRecord[]>;
+  /** The tasks a task depends on, in list order. */
+  readonly dependencies: DataLoader<string, TaskRecord[]>;
 }
 
 const pageKey = (request: PageRequest): string => `${request.jobId}:${request.offset}:${request.limit}`;
@@ -37,11 +39,18 @@ export function createLoaders(service: JobService): RequestLoaders {
     eventPage: new DataLoader(async (requests) => splitPages(requests, await eventPages(service.db, requests), (e) => e.seq - 1), {
       cacheKeyFn: pageKey,
     }),
-    attempts: new DataLoader(async (taskIds) => {
-      const rows = await attemptsByTaskIds(service.db, taskIds);
-      return taskIds.map((id) => rows.filter((row) => row.taskId === id));
-    }),
+    attempts: new DataLoader(async (taskIds) => groupedBy(taskIds, await attemptsByTaskIds(service.db, taskIds), (row) => row.taskId)),
+    dependencies: new DataLoader(async (taskIds) =>
+      groupedBy(taskIds, await dependenciesByTaskIds(service.db, taskIds), (row) => row.dependantId),
+    ),
   };
+}
+
+/** The rows of each key, in key order, each group in the rows' order. */
+function groupedBy<Row>(keys: readonly string[], rows: readonly Row[], keyOf: (row: Row) => string): Row[][] {
+  const groups = new Map<string, Row[]>(keys.map((key) => [key, []]));
+  for (const row of rows) groups.get(keyOf(row))?.push(row);
+  return keys.map((key) => groups.get(key) ?? []);
 }
 
 function splitPages<T extends { jobId: string }>(requests: readonly PageRequest[], rows: readonly T[], index: (row: T) => number): T[][] {

@@ -24,6 +24,12 @@ const TaskInputRef = builder.inputType('TaskInput', {
     runAt: t.field({ type: 'DateTime', required: false, description: 'Not started before this instant (SCHEDULED until then).' }),
     delayMs: t.int({ required: false, description: 'Not started before this many milliseconds from now. Not with runAt.' }),
     backoff: t.field({ type: BackoffInputRef, required: false, description: "The wait between attempts. Defaults to the task type's, else none." }),
+    key: t.string({ required: false, description: 'Names the task within its job, for `dependsOn` and for its dependants to read its result by.' }),
+    dependsOn: t.stringList({
+      required: false,
+      description:
+        'Keys of tasks of the same job that must SUCCEED before this one starts (it is BLOCKED until then) and whose results its handler reads in `context.dependencies`. If one of them ends otherwise, this task is CANCELLED. Unknown keys and cycles are refused.',
+    }),
   }),
 });
 

@@ -5,7 +5,7 @@ import { builder } from '../builder.js';
 
 export const JobStatusEnum = builder.enumType('JobStatus', { values: JOB_STATUSES });
 export const TaskStatusEnum = builder.enumType('TaskStatus', {
-  description: 'SCHEDULED: waiting for a run time or a retry backoff.',
+  description: 'BLOCKED: waiting for the tasks it depends on to succeed. SCHEDULED: waiting for a run time or a retry backoff.',
   values: TASK_STATUSES,
 });
 export const JobEventTypeEnum = builder.enumType('JobEventType', { values: EVENT_TYPES });

@@ -5,6 +5,7 @@ import { builder } from '../builder.js';
 export const TaskCountsRef = builder.objectRef<TaskStatusCounts>('TaskCounts').implement({
   description: "How many of the job's tasks are in each status.",
   fields: (t) => ({
+    blocked: t.exposeInt('BLOCKED'),
     queued: t.exposeInt('QUEUED'),
     scheduled: t.exposeInt('SCHEDULED'),
     running: t.exposeInt('RUNNING'),

@@ -42,6 +42,7 @@ export const TaskRef = builder.loadableNode('Task', {
       description: 'Every attempt, oldest first.',
       resolve: (task, _args, context) => context.loaders.attempts.load(task.id),
     }),
+    pendingDependencies: t.exposeInt('pendingDependencies', { description: 'How many of `dependsOn` have not succeeded yet: BLOCKED while above 0.' }),
     runAt: t.expose('runAt', { type: 'DateTime', description: 'Not started before this: the submitted run time, or the end of a retry backoff.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
@@ -49,3 +50,12 @@ export const TaskRef = builder.loadableNode('Task', {
     finishedAt: t.expose('finishedAt', { type: 'DateTime', nullable: true }),
   }),
 });
+
+// Apart from the definition above: a field typed by its own type would make TaskRef's type circular.
+builder.objectField(TaskRef, 'dependsOn', (t) =>
+  t.field({
+    type: [TaskRef],
+    description: 'The tasks of its job that must succeed before it starts, in list order.',
+    resolve: (task, _args, context) => (task.dependencyCount === 0 ? [] : context.loaders.dependencies.load(task.id)),
+  }),
+);

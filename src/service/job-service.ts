@@ -120,7 +120,8 @@ export class JobService {
     this.assertId('Task', taskId);
     const { value, events } = await commands.retryTask(this.options.db, taskId);
     this.options.bus.publish(events);
-    await this.options.adapter.enqueue({ deliveries: [nextAttemptDelivery(value)] });
+    // A BLOCKED task gets its delivery when its last dependency succeeds.
+    if (isWaitingTaskStatus(value.status)) await this.options.adapter.enqueue({ deliveries: [nextAttemptDelivery(value)] });
     return value;
   }
 

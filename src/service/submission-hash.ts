@@ -18,8 +18,10 @@ export function submissionHash(job: NewJob, input: SubmitJobInput): string {
   const { idempotencyKey: _key, tasks, ...rest } = job;
   const canonical = {
     ...rest,
-    tasks: tasks.map(({ runAt: _computed, ...task }, index) => ({
+    // The rank follows from dependsOn; an empty dependsOn is left out so that hashes stay as they were before dependencies.
+    tasks: tasks.map(({ runAt: _computed, dependencyRank: _derived, dependsOn, ...task }, index) => ({
       ...task,
+      ...(dependsOn?.length ? { dependsOn } : {}),
       // Stored as null when absent.
       payload: task.payload ?? null,
       start: requestedStart(input.tasks[index]),

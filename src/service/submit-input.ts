@@ -12,6 +12,9 @@ export const LIMITS = {
   /** The serialised metadata, and each task's serialised payload. */
   metadataBytes: 64 * 1024,
   payloadBytes: 256 * 1024,
+  taskKeyLength: 200,
+  /** Edges in a job's dependency graph, all tasks together. */
+  maxDependencies: 100_000,
   /** How far ahead `runAt`/`delayMs` may put a task, and the longest wait between attempts. */
   maxDelayMs: 366 * 24 * 60 * 60 * 1000,
 } as const;
@@ -51,6 +54,10 @@ export const taskInputSchema = z
     /** Not before this many milliseconds after the submission. */
     delayMs: delay.optional(),
     backoff: backoffSchema.optional(),
+    /** Names the task for `dependsOn` (and for the dependency results its dependants read). */
+    key: z.string().min(1).max(LIMITS.taskKeyLength).optional(),
+    /** Keys of tasks of the same job that must succeed before this one starts. */
+    dependsOn: z.array(z.string()).optional(),
   })
   .refine((task) => task.runAt === undefined || task.delayMs === undefined, {
     message: 'give runAt or delayMs, not both',

@@ -2,6 +2,7 @@ import { ValidationError, type FieldIssue } from '../errors/index.js';
 import type { NewJob, NewTask } from '../store/insert-job.js';
 import type { TaskRegistry } from '../tasks/task-registry.js';
 import { validatePayload } from '../tasks/validate-payload.js';
+import { checkTaskGraph } from '../domain/task-graph.js';
 import { LIMITS, submitJobInputSchema, type SubmitJobInput } from './submit-input.js';
 
 const DEFAULT_MAX_ATTEMPTS = 3;
@@ -26,6 +27,9 @@ export async function validateSubmission(
     issues.push({ path: 'metadata', message: `must serialise to at most ${LIMITS.metadataBytes} bytes of JSON` });
   }
 
+  const graph = checkTaskGraph(job.tasks, { maxEdges: LIMITS.maxDependencies });
+  if (!graph.ok) issues.push(...graph.issues.map((issue) => ({ path: issue.path ? `tasks.${issue.path}` : 'tasks', message: issue.message })));
+
   const tasks: NewTask[] = [];
   for (const [index, task] of job.tasks.entries()) {
     const at = `tasks.${index}`;
@@ -48,7 +52,9 @@ export async function validateSubmission(
       continue;
     }
     tasks.push({
-      key: null,
+      key: task.key ?? null,
+      dependsOn: graph.ok ? (graph.graph.dependsOn[index] ?? []) : [],
+      dependencyRank: graph.ok ? (graph.graph.rank[index] ?? index) : index,
       type: task.type,
       queue: task.queue ?? definition.queue ?? job.queue,
       priority: task.priority ?? job.priority,

@@ -58,6 +58,8 @@ export async function claimAttempt(
 export interface AttemptEnd {
   readonly task: TaskRecord;
   readonly events: JobEventRecord[];
+  /** Dependants the end released (it SUCCEEDED): each needs a delivery. */
+  readonly released: TaskRecord[];
 }
 
 export async function completeAttempt(db: Db, ref: AttemptRef & { readonly result: unknown }): Promise<AttemptEnd | undefined> {
@@ -74,7 +76,7 @@ export async function completeAttempt(db: Db, ref: AttemptRef & { readonly resul
     );
     if (!outcome.applied) return undefined;
     await endAttemptRow(trx, ref, 'SUCCEEDED', null, now);
-    return { task: outcome.task, events: outcome.events };
+    return { task: outcome.task, events: outcome.events, released: outcome.released };
   });
 }
 
@@ -129,7 +131,7 @@ async function endWithoutSuccess(
     });
     if (!outcome.applied) return undefined;
     await endAttemptRow(trx, ref, 'FAILED', ref.error, now);
-    return { task: outcome.task, events: outcome.events };
+    return { task: outcome.task, events: outcome.events, released: outcome.released };
   });
 }
 

@@ -32,6 +32,7 @@ export interface JobsTable {
   idempotencyRequestHash: string | null;
   metadata: JsonColumn<Record<string, unknown>>;
   taskCount: number;
+  blockedCount: Generated<number>;
   queuedCount: Generated<number>;
   scheduledCount: Generated<number>;
   runningCount: Generated<number>;
@@ -70,10 +71,23 @@ export interface TasksTable {
   runAt: Timestamp;
   leaseExpiresAt: NullableTimestamp;
   workerId: string | null;
+  /** How many tasks it depends on, and how many of those have not succeeded yet. */
+  dependencyCount: Generated<number>;
+  pendingDependencies: Generated<number>;
+  /** How many tasks depend on it. */
+  dependantCount: Generated<number>;
+  /** Its place in its job's topological order: the order in which writes lock a job's tasks. */
+  dependencyRank: number;
   createdAt: Timestamp;
   updatedAt: Timestamp;
   startedAt: NullableTimestamp;
   finishedAt: NullableTimestamp;
+}
+
+/** `taskId` waits for `dependsOn` to succeed. */
+export interface TaskDependenciesTable {
+  taskId: string;
+  dependsOn: string;
 }
 
 export interface TaskAttemptsTable {
@@ -112,6 +126,7 @@ export interface Database {
   jobs: JobsTable;
   tasks: TasksTable;
   taskAttempts: TaskAttemptsTable;
+  taskDependencies: TaskDependenciesTable;
   jobEvents: JobEventsTable;
 }
 

@@ -18,6 +18,7 @@ export interface NewJobEvent {
 }
 
 const COUNTER_COLUMN = {
+  BLOCKED: 'blockedCount',
   QUEUED: 'queuedCount',
   SCHEDULED: 'scheduledCount',
   RUNNING: 'runningCount',
@@ -28,6 +29,7 @@ const COUNTER_COLUMN = {
 
 export function jobTaskCounts(job: JobRecord): TaskStatusCounts {
   return {
+    BLOCKED: job.blockedCount,
     QUEUED: job.queuedCount,
     SCHEDULED: job.scheduledCount,
     RUNNING: job.runningCount,

@@ -18,8 +18,8 @@ export async function recountTaskProgress(trx: Transaction<Database>, jobId: str
     // One array parameter: cancelJob may touch more tasks than a statement takes parameters.
     .where(sql<boolean>`id = any(${taskIds}::uuid[])`)
     .where('jobId', '=', jobId)
-    // Callers hold these locks already; should one not, position order is every writer's order.
-    .orderBy('position')
+    // Callers hold these locks already; should one not, rank order is every writer's order.
+    .orderBy('dependencyRank')
     .forUpdate()
     .execute();
   const ids: string[] = [];

@@ -20,6 +20,19 @@ export async function attemptsByTaskIds(db: Db, taskIds: readonly string[]): Pro
   return db.selectFrom('taskAttempts').selectAll().where('taskId', 'in', taskIds).orderBy('taskId').orderBy('number').execute();
 }
 
+/** The tasks each of these tasks depends on, with the id of the task that depends on them, in list order. */
+export async function dependenciesByTaskIds(db: Db, taskIds: readonly string[]): Promise<(TaskRecord & { readonly dependantId: string })[]> {
+  if (taskIds.length === 0) return [];
+  return db
+    .selectFrom('taskDependencies as d')
+    .innerJoin('tasks as t', 't.id', 'd.dependsOn')
+    .selectAll('t')
+    .select('d.taskId as dependantId')
+    .where('d.taskId', 'in', taskIds)
+    .orderBy('t.position')
+    .execute();
+}
+
 export interface JobFilter {
   readonly status?: readonly JobStatus[];
   readonly queue?: string;

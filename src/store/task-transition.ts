@@ -2,6 +2,7 @@ import type { Transaction, Updateable } from 'kysely';
 import { canTransitionTask, type TaskStatus } from '../domain/state-machine.js';
 import type { Database, TasksTable } from './database.js';
 import { recordTaskChanges, type NewJobEvent } from './job-bookkeeping.js';
+import { settleDependants } from './task-dependencies.js';
 import type { JobEventRecord, JobRecord, TaskRecord } from './records.js';
 
 export interface TransitionPlan {
@@ -11,13 +12,22 @@ export interface TransitionPlan {
 }
 
 export type TransitionOutcome =
-  | { readonly applied: true; readonly task: TaskRecord; readonly previous: TaskRecord; readonly job: JobRecord; readonly events: JobEventRecord[] }
+  | {
+      readonly applied: true;
+      readonly task: TaskRecord;
+      readonly previous: TaskRecord;
+      readonly job: JobRecord;
+      readonly events: JobEventRecord[];
+      /** Dependants that the transition released to QUEUED or SCHEDULED: they need deliveries. */
+      readonly released: TaskRecord[];
+    }
   | { readonly applied: false; readonly task: TaskRecord | undefined };
 
 /**
- * Locks one task, asks `plan` what to do given its current row (undefined: do nothing), applies it
- * and records the job bookkeeping. Every write to a task goes through here, so the state machine
- * is checked in one place: an illegal transition is a bug and throws.
+ * Locks one task, asks `plan` what to do given its current row (undefined: do nothing), applies it,
+ * settles its dependants when it ended (`settleDependants`) and records the job bookkeeping.
+ * Every write to a task goes through here, so the state machine is checked in one place: an
+ * illegal transition is a bug and throws.
  */
 export async function transitionTask(
   trx: Transaction<Database>,
@@ -31,12 +41,19 @@ export async function transitionTask(
   if (!canTransitionTask(current.status, next.to)) {
     throw new Error(`illegal task transition ${current.status} → ${next.to} for task ${taskId}`);
   }
+  const now = new Date();
   const task = await trx
     .updateTable('tasks')
-    .set({ ...next.set, status: next.to, updatedAt: new Date() })
+    .set({ ...next.set, status: next.to, updatedAt: now })
     .where('id', '=', taskId)
     .returningAll()
     .executeTakeFirstOrThrow();
-  const { job, events } = await recordTaskChanges(trx, task.jobId, [{ from: current.status, to: next.to }], next.events);
-  return { applied: true, task, previous: current, job, events };
+  const dependants = await settleDependants(trx, task, now);
+  const { job, events } = await recordTaskChanges(
+    trx,
+    task.jobId,
+    [{ from: current.status, to: next.to }, ...dependants.changes],
+    [...next.events, ...dependants.events],
+  );
+  return { applied: true, task, previous: current, job, events, released: dependants.released };
 }

@@ -9,6 +9,8 @@ export interface TaskContext<Payload> {
   readonly payload: Payload;
   /** 1 for the first run, counting every attempt the task has made. */
   readonly attempt: number;
+  /** The results of the tasks it depends on (`dependsOn`), by their keys; empty without any. */
+  readonly dependencies: Readonly<Record<string, unknown>>;
   /** Fires when the task is cancelled, times out, or this worker lost its lease on it. */
   readonly signal: AbortSignal;
   /** Reports progress; frequent calls are coalesced, the latest value always lands. */

@@ -12,6 +12,7 @@ export interface IsolatedRunRequest {
   readonly attempt: number;
   /** As stored: the thread runs the schema itself, so the handler gets output made in its realm. */
   readonly payload: unknown;
+  readonly dependencies: Readonly<Record<string, unknown>>;
 }
 
 export type ToHandlerThread =

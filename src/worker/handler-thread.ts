@@ -62,6 +62,7 @@ async function run(runId: number, request: IsolatedRunRequest): Promise<void> {
       jobId: request.jobId,
       payload: payload.value,
       attempt: request.attempt,
+      dependencies: request.dependencies,
       signal: state.controller.signal,
       log,
       progress: (value, total, message) =>

@@ -1,4 +1,3 @@
-import { isWaitingTaskStatus } from '../domain/state-machine.js';
 import type { Logger } from 'pino';
 import type { Delivery } from '../../adapters/queue-adapter.js';
 import type { EventBus } from '../events/event-bus.js';
@@ -6,7 +5,7 @@ import { toError } from '../errors/index.js';
 import type { Db } from '../store/database.js';
 import { failAttempt } from '../store/attempts.js';
 import { findExpiredLeases, findWaitingTasks } from '../store/recovery.js';
-import { nextAttemptDelivery } from './deliveries.js';
+import { deliveriesAfter, nextAttemptDelivery } from './deliveries.js';
 
 export interface RecoveryOptions {
   readonly db: Db;
@@ -127,7 +126,8 @@ export async function reapExpiredLeases(options: RecoveryOptions): Promise<numbe
     if (!end) continue; // the worker finished it after all, or another reaper got there first
     reaped += 1;
     options.bus.publish(end.events);
-    if (isWaitingTaskStatus(end.task.status)) await options.enqueue([nextAttemptDelivery(end.task)]);
+    const deliveries = deliveriesAfter(end);
+    if (deliveries.length > 0) await options.enqueue(deliveries);
   }
   if (reaped > 0) options.logger.warn({ tasks: reaped }, 're-queued tasks whose worker stopped renewing its lease');
   return reaped;

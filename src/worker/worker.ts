@@ -1,4 +1,3 @@
-import { isWaitingTaskStatus } from '../domain/state-machine.js';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -8,6 +7,7 @@ import { codedError, TaskAbortedError, toError, type JobQlError } from '../error
 import type { Db, TaskErrorValue, TaskProgressValue } from '../store/database.js';
 import { claimAttempt, completeAttempt, failAttempt, handBackAttempt, recordProgress, type AttemptRef } from '../store/attempts.js';
 import type { TaskRecord } from '../store/records.js';
+import { dependencyResults } from '../store/task-dependencies.js';
 import type { AnyTaskDefinition } from '../tasks/define-task.js';
 import type { TaskRegistry } from '../tasks/task-registry.js';
 import { validatePayload } from '../tasks/validate-payload.js';
@@ -15,7 +15,7 @@ import { retryTransient } from '../store/transient-errors.js';
 import { HandlerThreadPool } from './handler-thread-pool.js';
 import { startLeaseKeeper, type LeaseKeeper } from './lease-keeper.js';
 import { ProgressWriter } from './progress-writer.js';
-import { nextAttemptDelivery } from './deliveries.js';
+import { deliveriesAfter } from './deliveries.js';
 import { startRecoveryLoops, type RecoveryLoops } from './recovery-loops.js';
 import { planConsumers, type WorkerQueue } from './worker-queues.js';
 
@@ -153,7 +153,10 @@ export class Worker {
       const result = await this.execute(task, controller.signal, log, report);
       await progress.flush().catch(() => {});
       const end = await this.storeWrite(() => completeAttempt(this.options.db, { ...ref, result }));
-      if (end) this.options.bus.publish(end.events);
+      if (end) {
+        this.options.bus.publish(end.events);
+        await this.enqueue(deliveriesAfter(end));
+      }
     } catch (thrown) {
       await progress.flush().catch(() => {});
       await this.recordFailure(task, ref, thrown, controller.signal, log);
@@ -178,7 +181,8 @@ export class Worker {
       ? setTimeout(() => this.abortRunning(task.id, 'TIMEOUT', `Attempt timed out after ${timeoutMs} ms`), timeoutMs)
       : undefined;
     try {
-      const handler = this.startHandler(definition, task, payload.value, signal, log, report);
+      const dependencies = task.dependencyCount > 0 ? await dependencyResults(this.options.db, task.id) : {};
+      const handler = this.startHandler(definition, { task, payload: payload.value, dependencies }, signal, log, report);
       const result = await settleWithinGrace(handler.done, signal, this.options.abortGraceMs, () => handler.abandon());
       // A handler that returned after its signal fired did not beat the deadline or the cancel.
       if (signal.aborted) throw signal.reason;
@@ -191,15 +195,22 @@ export class Worker {
   /** Calls the handler in this thread, or in a handler thread for an isolated task type. */
   private startHandler(
     definition: AnyTaskDefinition,
-    task: TaskRecord,
-    payload: unknown,
+    { task, payload, dependencies }: { readonly task: TaskRecord; readonly payload: unknown; readonly dependencies: Readonly<Record<string, unknown>> },
     signal: AbortSignal,
     log: Logger,
     report: (value: TaskProgressValue) => Promise<void>,
   ): { readonly done: Promise<unknown>; abandon(): void } {
     if (definition.isolation) {
       const run = this.threads.run(
-        { module: definition.isolation.module, taskType: task.type, taskId: task.id, jobId: task.jobId, attempt: task.attempt, payload: task.payload },
+        {
+          module: definition.isolation.module,
+          taskType: task.type,
+          taskId: task.id,
+          jobId: task.jobId,
+          attempt: task.attempt,
+          payload: task.payload,
+          dependencies,
+        },
         { log, progress: (current, total, message) => report({ current, total, message }) },
       );
       const forward = (): void => run.abort(signal.reason as TaskAbortedError);
@@ -219,6 +230,7 @@ export class Worker {
         jobId: task.jobId,
         payload,
         attempt: task.attempt,
+        dependencies,
         signal,
         log,
         progress: (current, total, message) => report({ current, total: total ?? null, message: message ?? null }),
@@ -248,7 +260,7 @@ export class Worker {
     const end = await this.storeWrite(() => (handBack ? handBackAttempt : failAttempt)(this.options.db, { ...ref, error: value }));
     if (!end) return;
     this.options.bus.publish(end.events);
-    if (isWaitingTaskStatus(end.task.status)) await this.enqueue([nextAttemptDelivery(end.task)]);
+    await this.enqueue(deliveriesAfter(end));
   }
 
   /**

@@ -58,7 +58,7 @@ describe('submit a job over HTTP and watch it over graphql-ws', () => {
 
     const { job: stored } = await execute(app.url, GetJob, { id: job.id });
     expect(stored?.status).toBe('SUCCEEDED');
-    expect(stored?.taskCounts).toEqual({ queued: 0, running: 0, succeeded: 3, failed: 0, cancelled: 0 });
+    expect(stored?.taskCounts).toEqual({ blocked: 0, queued: 0, running: 0, succeeded: 3, failed: 0, cancelled: 0 });
     const tasks = stored?.tasks.edges.map((e) => e.node) ?? [];
     expect(tasks.map((t) => t.result)).toEqual([{ sleptMs: 300 }, { hello: ['world', 1] }, { succeededOnAttempt: 2 }]);
     expect(tasks[2]).toMatchObject({ attempt: 2, maxAttempts: 3 });

@@ -11,6 +11,7 @@ const TIMEOUT_MS = 400;
 const GRACE_MS = 400;
 /** A loaded machine runs late, never early: the upper bounds leave room for it. */
 const SLACK_MS = 1_500;
+const SPIN_TIMEOUT_MS = 3_000;
 
 const ms = (iso: string): number => new Date(iso).getTime();
 const durationOf = (attempt: TaskDetail['attempts'][number]): number => ms(attempt.finishedAt!) - ms(attempt.startedAt);
@@ -69,7 +70,8 @@ describe.each(['memory', 'postgres', 'redis'] as const)('timeouts and cancellati
   it('terminates the thread of an isolated handler spinning the CPU at timeout + grace; the API answers meanwhile', async () => {
     const job = await submitOrThrow(app.url, {
       name: 'spins',
-      tasks: [{ type: 'test.spins', payload: { ms: 60_000 }, timeoutMs: 1_000, maxAttempts: 1 }],
+      // Long enough for a cold thread to start (tsx from source) and report before the deadline.
+      tasks: [{ type: 'test.spins', payload: { ms: 60_000 }, timeoutMs: SPIN_TIMEOUT_MS, maxAttempts: 1 }],
     });
     const running = await waitForTask(app.url, job.taskIds[0]!, (t) => t.progress?.message === 'spinning');
     expect(running.status).toBe('RUNNING');
@@ -80,7 +82,8 @@ describe.each(['memory', 'postgres', 'redis'] as const)('timeouts and cancellati
 
     const task = await waitForTask(app.url, job.taskIds[0]!, (t) => t.status === 'FAILED');
     expect(task.attempts.map((a) => [a.status, a.error?.code])).toEqual([['FAILED', 'TIMEOUT']]);
-    expect(durationOf(task.attempts[0]!)).toBeLessThan(1_000 + GRACE_MS + SLACK_MS);
+    expect(durationOf(task.attempts[0]!)).toBeGreaterThanOrEqual(SPIN_TIMEOUT_MS + GRACE_MS - 5);
+    expect(durationOf(task.attempts[0]!)).toBeLessThan(SPIN_TIMEOUT_MS + GRACE_MS + SLACK_MS);
     // Terminated, not detached: nothing spins on (a spinning thread would use ~1,000 ms of the second).
     expect(await cpuMsOver(1_000)).toBeLessThan(500);
   });

@@ -57,6 +57,7 @@ export const GetJob = graphql(`
       status
       taskCount
       taskCounts {
+        blocked
         queued
         running
         succeeded
@@ -285,8 +286,15 @@ export const TaskAttempts = graphql(`
   query TaskAttempts($id: ID!) {
     task(id: $id) {
       id
+      key
       type
       status
+      pendingDependencies
+      dependsOn {
+        id
+        key
+        status
+      }
       queue
       priority
       attempt

@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrations } from '../../migrations/index.js';
 import { PROGRESS_UNITS_PER_TASK, sumTaskProgressUnits } from '../../src/domain/job-progress.js';
@@ -50,6 +52,18 @@ async function newJob(db: Db, size: number, maxAttempts = 3): Promise<{ jobId: s
   return { jobId: job.id, taskIds: tasks.map((task) => task.id) };
 }
 
+/** A job written with only the columns that existed after migration 0007 (today's insertJob writes later ones). */
+async function jobOfMigration0007(db: Db, size: number): Promise<{ jobId: string; taskIds: string[] }> {
+  const jobId = randomUUID();
+  const taskIds = Array.from({ length: size }, () => randomUUID());
+  await sql`insert into jobs (id, name, queue, priority, status, task_count, queued_count) values (${jobId}, 'old', 'default', 5, 'QUEUED', ${size}, ${size})`.execute(db);
+  for (const [position, id] of taskIds.entries()) {
+    await sql`insert into tasks (id, job_id, position, type, queue, priority, status, payload, max_attempts)
+      values (${id}, ${jobId}, ${position}, 'demo.sleep', 'default', 5, 'QUEUED', '{}'::jsonb, 3)`.execute(db);
+  }
+  return { jobId, taskIds };
+}
+
 /** The job's kept sum, after checking it against a full recount of its tasks. */
 async function keptUnits(jobId: string): Promise<number> {
   const job = await t.db.selectFrom('jobs').select('progressUnits').where('id', '=', jobId).executeTakeFirstOrThrow();
@@ -80,7 +94,7 @@ describe('the job’s progress follows its tasks', () => {
     expect(types(first)).toEqual(['TASK_PROGRESS', 'JOB_PROGRESS']);
     expect(first[1]?.data.jobProgress).toEqual({
       units: UNIT / 4,
-      counts: { QUEUED: 1, SCHEDULED: 0, RUNNING: 1, SUCCEEDED: 0, FAILED: 0, CANCELLED: 0 },
+      counts: { BLOCKED: 0, QUEUED: 1, SCHEDULED: 0, RUNNING: 1, SUCCEEDED: 0, FAILED: 0, CANCELLED: 0 },
     });
     expect(await keptUnits(jobId)).toBe(UNIT / 4);
 
@@ -198,8 +212,7 @@ describe('migration 0008', () => {
       const before = names[names.indexOf('0008_job_progress') - 1] ?? '';
       const migrated = await createMigrator(old.db, old.schema).migrateTo(before);
       expect(migrated.error).toBeUndefined();
-      // insertJob names its columns, so it writes the older tables too.
-      const { jobId, taskIds } = await newJob(old.db, 4);
+      const { jobId, taskIds } = await jobOfMigration0007(old.db, 4);
       const [a, b, c] = taskIds as [string, string, string];
       await old.db.updateTable('tasks').set({ status: 'SUCCEEDED' }).where('id', '=', a).execute();
       await old.db.updateTable('tasks').set({ status: 'RUNNING', progress: JSON.stringify(progress(1, 3)) }).where('id', '=', b).execute();

@@ -35,6 +35,7 @@ describe('defineTask', () => {
         expectTypeOf(context.signal).toEqualTypeOf<AbortSignal>();
         expectTypeOf(context.taskId).toEqualTypeOf<string>();
         expectTypeOf(context.jobId).toEqualTypeOf<string>();
+        expectTypeOf(context.dependencies).toEqualTypeOf<Readonly<Record<string, unknown>>>();
         expectTypeOf(context.progress).toEqualTypeOf<(current: number, total?: number, message?: string) => Promise<void>>();
         await context.progress(1);
         await context.progress(1, 10);

@@ -18,15 +18,16 @@ import {
  * A change to the state machine must change this table.
  */
 const LEGAL: Record<TaskStatus, Record<TaskStatus, boolean>> = {
-  QUEUED:    { QUEUED: false, SCHEDULED: true,  RUNNING: true,  SUCCEEDED: false, FAILED: false, CANCELLED: true },
-  SCHEDULED: { QUEUED: true,  SCHEDULED: false, RUNNING: true,  SUCCEEDED: false, FAILED: false, CANCELLED: true },
-  RUNNING:   { QUEUED: true,  SCHEDULED: true,  RUNNING: false, SUCCEEDED: true,  FAILED: true,  CANCELLED: true },
-  SUCCEEDED: { QUEUED: false, SCHEDULED: false, RUNNING: false, SUCCEEDED: false, FAILED: false, CANCELLED: false },
-  FAILED:    { QUEUED: true,  SCHEDULED: false, RUNNING: false, SUCCEEDED: false, FAILED: false, CANCELLED: false },
-  CANCELLED: { QUEUED: true,  SCHEDULED: false, RUNNING: false, SUCCEEDED: false, FAILED: false, CANCELLED: false },
+  BLOCKED:   { BLOCKED: false, QUEUED: true,  SCHEDULED: true,  RUNNING: false, SUCCEEDED: false, FAILED: false, CANCELLED: true },
+  QUEUED:    { BLOCKED: false, QUEUED: false, SCHEDULED: true,  RUNNING: true,  SUCCEEDED: false, FAILED: false, CANCELLED: true },
+  SCHEDULED: { BLOCKED: false, QUEUED: true,  SCHEDULED: false, RUNNING: true,  SUCCEEDED: false, FAILED: false, CANCELLED: true },
+  RUNNING:   { BLOCKED: false, QUEUED: true,  SCHEDULED: true,  RUNNING: false, SUCCEEDED: true,  FAILED: true,  CANCELLED: true },
+  SUCCEEDED: { BLOCKED: false, QUEUED: false, SCHEDULED: false, RUNNING: false, SUCCEEDED: false, FAILED: false, CANCELLED: false },
+  FAILED:    { BLOCKED: true,  QUEUED: true,  SCHEDULED: false, RUNNING: false, SUCCEEDED: false, FAILED: false, CANCELLED: false },
+  CANCELLED: { BLOCKED: true,  QUEUED: true,  SCHEDULED: false, RUNNING: false, SUCCEEDED: false, FAILED: false, CANCELLED: false },
 };
 
-const ALL_TASK_STATUSES: TaskStatus[] = ['QUEUED', 'SCHEDULED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'];
+const ALL_TASK_STATUSES: TaskStatus[] = ['BLOCKED', 'QUEUED', 'SCHEDULED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'];
 const ALL_JOB_STATUSES: JobStatus[] = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'PARTIALLY_SUCCEEDED', 'FAILED', 'CANCELLED'];
 
 function counts(partial: Partial<Record<TaskStatus, number>>): TaskStatusCounts {
@@ -43,8 +44,8 @@ describe('status lists', () => {
 describe('canTransitionTask', () => {
   const pairs = ALL_TASK_STATUSES.flatMap((from) => ALL_TASK_STATUSES.map((to) => [from, to, LEGAL[from][to]] as const));
 
-  it('covers all 36 pairs', () => {
-    expect(pairs).toHaveLength(36);
+  it('covers all 49 pairs', () => {
+    expect(pairs).toHaveLength(49);
   });
 
   it.each(pairs)('%s → %s is legal: %s', (from, to, legal) => {
@@ -54,12 +55,13 @@ describe('canTransitionTask', () => {
 
 describe('taskStatusesAllowedBefore', () => {
   const expected: Record<TaskStatus, TaskStatus[]> = {
-    QUEUED: ['SCHEDULED', 'RUNNING', 'FAILED', 'CANCELLED'],
-    SCHEDULED: ['QUEUED', 'RUNNING'],
+    BLOCKED: ['FAILED', 'CANCELLED'],
+    QUEUED: ['BLOCKED', 'SCHEDULED', 'RUNNING', 'FAILED', 'CANCELLED'],
+    SCHEDULED: ['BLOCKED', 'QUEUED', 'RUNNING'],
     RUNNING: ['QUEUED', 'SCHEDULED'],
     SUCCEEDED: ['RUNNING'],
     FAILED: ['RUNNING'],
-    CANCELLED: ['QUEUED', 'SCHEDULED', 'RUNNING'],
+    CANCELLED: ['BLOCKED', 'QUEUED', 'SCHEDULED', 'RUNNING'],
   };
 
   it.each(ALL_TASK_STATUSES)('lists the statuses a task may leave for %s', (to) => {
@@ -69,6 +71,7 @@ describe('taskStatusesAllowedBefore', () => {
 
 describe('isFinalTaskStatus', () => {
   const final: Record<TaskStatus, boolean> = {
+    BLOCKED: false,
     QUEUED: false,
     SCHEDULED: false,
     RUNNING: false,
@@ -102,6 +105,8 @@ describe('deriveJobStatus', () => {
     ['all queued', { QUEUED: 3 }, 'QUEUED'],
     ['queued + cancelled (nothing ran)', { QUEUED: 2, CANCELLED: 1 }, 'QUEUED'],
     ['scheduled only', { SCHEDULED: 2 }, 'QUEUED'],
+    ['blocked + queued (nothing ran)', { BLOCKED: 2, QUEUED: 1 }, 'QUEUED'],
+    ['blocked behind a success', { BLOCKED: 2, SUCCEEDED: 1 }, 'RUNNING'],
     ['one running', { RUNNING: 1 }, 'RUNNING'],
     ['running among queued and finished', { QUEUED: 1, RUNNING: 1, SUCCEEDED: 1, CANCELLED: 1 }, 'RUNNING'],
     ['some succeeded + some queued', { SUCCEEDED: 1, QUEUED: 2 }, 'RUNNING'],
@@ -120,7 +125,7 @@ describe('deriveJobStatus', () => {
     expect(() => deriveJobStatus(emptyTaskStatusCounts())).toThrow(RangeError);
   });
 
-  it('is final exactly when no task is QUEUED, SCHEDULED or RUNNING (random count vectors)', () => {
+  it('is final exactly when no task is BLOCKED, QUEUED, SCHEDULED or RUNNING (random count vectors)', () => {
     const random = mulberry32(20240607);
     const int = (bound: number) => Math.floor(random() * bound);
     for (let run = 0; run < 2_000; run++) {
@@ -133,7 +138,7 @@ describe('deriveJobStatus', () => {
         expect(() => deriveJobStatus(vector)).toThrow(RangeError);
         continue;
       }
-      const unfinished = vector.QUEUED + vector.SCHEDULED + vector.RUNNING;
+      const unfinished = vector.BLOCKED + vector.QUEUED + vector.SCHEDULED + vector.RUNNING;
       const status = deriveJobStatus(vector);
       expect(isFinalJobStatus(status), `${JSON.stringify(vector)} → ${status}`).toBe(unfinished === 0);
     }

@@ -87,8 +87,21 @@ describe('submissionHash', () => {
     ['the task type', { ...base, tasks: [{ type: 'demo.sleep', payload: {} }] }],
     ['one more task', { ...base, tasks: [...base.tasks, { type: 'demo.echo', payload: 1 }] }],
     ['a delay', { ...base, tasks: [{ ...base.tasks[0]!, delayMs: 1_000 }] }],
+    ['a task key', { ...base, tasks: [{ ...base.tasks[0]!, key: 'only' }] }],
   ])('changes with %s', async (_what, changed) => {
     expect(await hashOf(changed)).not.toBe(await hashOf(base));
+  });
+
+  it('changes with a dependency between the same tasks', async () => {
+    const pair = (dependsOn: string[]): SubmitJobInput => ({
+      ...base,
+      tasks: [{ ...base.tasks[0]!, key: 'first' }, { type: 'demo.echo', payload: 1, key: 'second', dependsOn }],
+    });
+    expect(await hashOf(pair(['first']))).not.toBe(await hashOf(pair([])));
+  });
+
+  it('counts an empty dependsOn as none, as a job without dependencies always hashed', async () => {
+    expect(await hashOf({ ...base, tasks: [{ ...base.tasks[0]!, dependsOn: [] }] })).toBe(await hashOf(base));
   });
 
   it('changes with the order of the tasks', async () => {

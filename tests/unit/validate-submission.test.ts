@@ -55,6 +55,8 @@ describe('validateSubmission: valid input', () => {
       tasks: [
         {
           key: null,
+          dependsOn: [],
+          dependencyRank: 0,
           type: 'demo.sleep',
           queue: 'default',
           priority: 5,
