@@ -8,6 +8,7 @@ import * as m0006 from './0006_task_backoff.js';
 import * as m0007 from './0007_idempotency_request_hash.js';
 import * as m0008 from './0008_job_progress.js';
 import * as m0009 from './0009_task_dependencies.js';
+import * as m0010 from './0010_jobs_finished_index.js';
 
 /**
  * Every migration, by name, in order. Imported statically so the same code runs under tsx, vitest
@@ -23,4 +24,5 @@ export const migrations: Record<string, Migration> = {
   '0007_idempotency_request_hash': m0007,
   '0008_job_progress': m0008,
   '0009_task_dependencies': m0009,
+  '0010_jobs_finished_index': m0010,
 };

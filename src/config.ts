@@ -9,21 +9,36 @@ const list = z
   .string()
   .transform((value) => value.split(',').map((item) => item.trim()).filter((item) => item.length > 0));
 
-const workerQueue = z.string().transform((entry, ctx): WorkerQueue => {
-  const [name = '', slots, ...rest] = entry.split('=').map((part) => part.trim());
-  const parsedName = queueNameSchema.safeParse(name);
-  if (!parsedName.success) {
-    ctx.addIssue({ code: 'custom', message: `queue "${name}" ${parsedName.error.issues[0]?.message ?? 'is not a valid name'}` });
-    return z.NEVER;
-  }
-  if (slots === undefined) return { name };
-  const concurrency = Number(slots);
-  if (rest.length > 0 || !/^\d+$/.test(slots) || concurrency < 1) {
-    ctx.addIssue({ code: 'custom', message: `"${entry}": write a queue as name or name=slots, slots a whole number from 1` });
-    return z.NEVER;
-  }
-  return { name, concurrency };
-});
+/**
+ * A comma-separated list of `queue` or `queue=number` entries (WORKER_QUEUES, QUEUE_RETENTION_MS):
+ * each name a valid queue name, named once, each number a whole number of at least `min`.
+ */
+function queueList(options: { readonly valueName: string; readonly min: number; readonly valueRequired: boolean }) {
+  const form = options.valueRequired ? `name=${options.valueName}` : `name or name=${options.valueName}`;
+  const entry = z.string().transform((text, ctx): { name: string; value?: number } => {
+    const [name = '', value, ...rest] = text.split('=').map((part) => part.trim());
+    const parsedName = queueNameSchema.safeParse(name);
+    if (!parsedName.success) {
+      ctx.addIssue({ code: 'custom', message: `queue "${name}" ${parsedName.error.issues[0]?.message ?? 'is not a valid name'}` });
+      return z.NEVER;
+    }
+    if (value === undefined && !options.valueRequired) return { name };
+    if (value === undefined || rest.length > 0 || !/^\d+$/.test(value) || Number(value) < options.min) {
+      ctx.addIssue({ code: 'custom', message: `"${text}": write a queue as ${form}, ${options.valueName} a whole number from ${options.min}` });
+      return z.NEVER;
+    }
+    return { name, value: Number(value) };
+  });
+  return list.pipe(z.array(entry)).refine((entries) => new Set(entries.map((e) => e.name)).size === entries.length, 'names a queue twice');
+}
+
+const workerQueues = queueList({ valueName: 'slots', min: 1, valueRequired: false }).transform((entries) =>
+  entries.map(({ name, value }): WorkerQueue => (value === undefined ? { name } : { name, concurrency: value })),
+);
+
+const queueRetention = queueList({ valueName: 'ms', min: 0, valueRequired: true }).transform(
+  (entries) => new Map(entries.map(({ name, value }) => [name, value ?? 0])),
+);
 
 export const configSchema = z.object({
   PORT: int(4000),
@@ -45,10 +60,7 @@ export const configSchema = z.object({
    * The queues this process's worker serves (by default `default` and every task type's queue),
    * comma-separated; `name=n` gives a queue n slots of its own, the rest share WORKER_CONCURRENCY.
    */
-  WORKER_QUEUES: list
-    .pipe(z.array(workerQueue))
-    .refine((queues) => new Set(queues.map((q) => q.name)).size === queues.length, 'names a queue twice')
-    .optional(),
+  WORKER_QUEUES: workerQueues.optional(),
   LEASE_MS: int(30_000, 1_000),
   HEARTBEAT_MS: int(0),
   REAPER_INTERVAL_MS: int(5_000, 100),
@@ -65,6 +77,14 @@ export const configSchema = z.object({
   MAX_TASKS_PER_JOB: int(10_000, 1),
   /** How long after its job finished an idempotency key still answers with that job; then it starts a new one. */
   IDEMPOTENCY_KEY_TTL_MS: int(24 * 60 * 60 * 1000),
+  /** The largest result a handler may return, as JSON; a larger one fails its task with RESULT_TOO_LARGE. */
+  RESULT_MAX_BYTES: int(1024 * 1024, 1),
+  /** How long a finished job (its tasks, attempts and events) is kept before the maintenance loop removes it. */
+  RETENTION_MS: int(7 * 24 * 60 * 60 * 1000),
+  /** Per job queue, `queue=ms` entries that override RETENTION_MS. */
+  QUEUE_RETENTION_MS: queueRetention.default(new Map()),
+  /** How often each worker runs the maintenance loop (one at a time across workers). */
+  MAINTENANCE_INTERVAL_MS: int(60_000, 100),
   /** A jobProgress subscription that heard nothing for this long re-reads the store (bus loss guard). */
   SUBSCRIPTION_RESYNC_MS: int(5_000, 100),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -91,6 +91,9 @@ export async function startJobQl(options: JobQlOptions): Promise<JobQl> {
         reconcileIntervalMs: config.RECONCILE_INTERVAL_MS,
         shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
         abortGraceMs: config.ABORT_GRACE_MS,
+        resultMaxBytes: config.RESULT_MAX_BYTES,
+        maintenanceIntervalMs: config.MAINTENANCE_INTERVAL_MS,
+        retention: { defaultMs: config.RETENTION_MS, byQueue: config.QUEUE_RETENTION_MS },
       });
       // Pushed first: stop() also undoes a start that failed halfway.
       const starting = worker;

@@ -6,3 +6,4 @@ export { IdempotencyConflictError } from './idempotency-conflict-error.js';
 export { toError } from './to-error.js';
 export { TaskAbortedError, type AbortCause } from './task-aborted-error.js';
 export { codedError } from './coded-error.js';
+export { NonRetryableError, isNonRetryable } from './non-retryable-error.js';

@@ -82,9 +82,12 @@ export async function completeAttempt(db: Db, ref: AttemptRef & { readonly resul
 
 /**
  * Ends the attempt as failed: while attempts remain the task goes round again, QUEUED at once or
- * SCHEDULED after its backoff; else FAILED.
+ * SCHEDULED after its backoff; else, or when the failure is `final` (no retry can mend it), FAILED.
  */
-export async function failAttempt(db: Db, ref: AttemptRef & { readonly error: TaskErrorValue }): Promise<AttemptEnd | undefined> {
+export async function failAttempt(
+  db: Db,
+  ref: AttemptRef & { readonly error: TaskErrorValue; readonly final?: boolean },
+): Promise<AttemptEnd | undefined> {
   return endWithoutSuccess(db, ref, false);
 }
 
@@ -99,7 +102,7 @@ export async function handBackAttempt(db: Db, ref: AttemptRef & { readonly error
 
 async function endWithoutSuccess(
   db: Db,
-  ref: AttemptRef & { readonly error: TaskErrorValue },
+  ref: AttemptRef & { readonly error: TaskErrorValue; readonly final?: boolean },
   handBack: boolean,
 ): Promise<AttemptEnd | undefined> {
   return db.transaction().execute(async (trx) => {
@@ -107,7 +110,7 @@ async function endWithoutSuccess(
     const outcome = await transitionTask(trx, ref.taskId, (task) => {
       if (!isRunning(task, ref)) return undefined;
       const data = { attempt: ref.attempt, error: ref.error, message: ref.error.message };
-      if (handBack || task.attempt - task.attemptBase < task.maxAttempts) {
+      if (handBack || (!ref.final && task.attempt - task.attemptBase < task.maxAttempts)) {
         // A hand-back is not a failure of the task: it goes round at once.
         const delayMs = handBack ? 0 : retryDelayMs(task.backoff, task.attempt - task.attemptBase);
         const to = delayMs > 0 ? 'SCHEDULED' : 'QUEUED';

@@ -94,7 +94,7 @@ class HandlerThread {
         writeLogLine(run.hooks.log, message.line);
         break;
       case 'done':
-        if (message.ok) this.#settle((r) => r.resolve(message.result === undefined ? undefined : JSON.parse(message.result)));
+        if (message.ok) this.#settle((r) => r.resolve(JSON.parse(message.result)));
         else this.#settle((r) => r.reject(deserializeError(message.error)));
         break;
     }

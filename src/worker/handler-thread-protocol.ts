@@ -24,6 +24,6 @@ export type FromHandlerThread =
   | { readonly type: 'progress'; readonly runId: number; readonly seq: number; readonly current: number; readonly total: number | null; readonly message: string | null }
   /** One pino line (JSON) that the worker writes through its own logger. */
   | { readonly type: 'log'; readonly runId: number; readonly line: string }
-  /** `result` is the JSON text of what the handler returned (undefined: it returned nothing). */
-  | { readonly type: 'done'; readonly runId: number; readonly ok: true; readonly result: string | undefined }
+  /** `result` is the JSON text of what the handler returned (`null` when it returned nothing). */
+  | { readonly type: 'done'; readonly runId: number; readonly ok: true; readonly result: string }
   | { readonly type: 'done'; readonly runId: number; readonly ok: false; readonly error: SerializedError };

@@ -1,6 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import pino from 'pino';
-import { codedError, TaskAbortedError, toError } from '../errors/index.js';
+import { codedError, NonRetryableError, TaskAbortedError, toError } from '../errors/index.js';
+import { resultJson } from './result-json.js';
 import type { AnyTaskDefinition } from '../tasks/define-task.js';
 import { validatePayload } from '../tasks/validate-payload.js';
 import type { FromHandlerThread, IsolatedRunRequest, ToHandlerThread } from './handler-thread-protocol.js';
@@ -55,7 +56,7 @@ async function run(runId: number, request: IsolatedRunRequest): Promise<void> {
   try {
     const definition = await definitionOf(request.module, request.taskType);
     const payload = await validatePayload(definition.payload, request.payload, 'payload');
-    if (!payload.ok) throw codedError('INVALID_PAYLOAD', payload.issues.map((i) => `${i.path}: ${i.message}`).join('; '));
+    if (!payload.ok) throw new NonRetryableError(payload.issues.map((i) => `${i.path}: ${i.message}`).join('; '), 'INVALID_PAYLOAD');
     const log = pino({ level: logLevel, base: undefined, timestamp: false }, { write: (line: string) => post({ type: 'log', runId, line }) });
     const result: unknown = await definition.handler({
       taskId: request.taskId,
@@ -72,7 +73,7 @@ async function run(runId: number, request: IsolatedRunRequest): Promise<void> {
           post({ type: 'progress', runId, seq, current: value, total: total ?? null, message: message ?? null });
         }),
     });
-    post({ type: 'done', runId, ok: true, result: jsonOf(result) });
+    post({ type: 'done', runId, ok: true, result: resultJson(result) });
   } catch (error) {
     post({ type: 'done', runId, ok: false, error: serializeError(toError(error)) });
   } finally {
@@ -102,11 +103,3 @@ function isDefinition(value: unknown): value is AnyTaskDefinition {
   return typeof value === 'object' && value !== null && typeof (value as { handler?: unknown }).handler === 'function' && typeof (value as { name?: unknown }).name === 'string';
 }
 
-/** The result as the store will keep it; what JSON cannot carry fails here, in the attempt. */
-function jsonOf(result: unknown): string | undefined {
-  try {
-    return JSON.stringify(result);
-  } catch (error) {
-    throw codedError('RESULT_NOT_JSON', `the handler's result cannot be stored as JSON: ${toError(error).message}`);
-  }
-}

@@ -6,6 +6,7 @@ import type { Db } from '../store/database.js';
 import { failAttempt } from '../store/attempts.js';
 import { findExpiredLeases, findWaitingTasks } from '../store/recovery.js';
 import { deliveriesAfter, nextAttemptDelivery } from './deliveries.js';
+import { every } from './every.js';
 
 export interface RecoveryOptions {
   readonly db: Db;
@@ -64,29 +65,6 @@ export async function startRecoveryLoops(options: RecoveryOptions): Promise<Reco
       unsubscribe();
       await Promise.all(loops.map((loop) => loop.stop()));
       await afterLoss;
-    },
-  };
-}
-
-/** Runs `work` every `intervalMs` after the previous run ends; `stop` waits for a run in flight. */
-function every(intervalMs: number, work: () => Promise<unknown>, name: string, logger: Logger): RecoveryLoops {
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  let inFlight: Promise<void> = Promise.resolve();
-  const tick = (): void => {
-    inFlight = work()
-      .then(() => undefined)
-      .catch((error: unknown) => logger.warn({ err: toError(error) }, `${name} failed; will retry`))
-      .finally(() => {
-        if (!stopped) timer = setTimeout(tick, intervalMs);
-      });
-  };
-  timer = setTimeout(tick, intervalMs);
-  return {
-    async stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      await inFlight;
     },
   };
 }

@@ -3,10 +3,11 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Consumer, Delivery, QueueAdapter } from '../../adapters/queue-adapter.js';
 import type { EventBus } from '../events/event-bus.js';
-import { codedError, TaskAbortedError, toError, type JobQlError } from '../errors/index.js';
+import { codedError, isNonRetryable, NonRetryableError, TaskAbortedError, toError, type JobQlError } from '../errors/index.js';
 import type { Db, TaskErrorValue, TaskProgressValue } from '../store/database.js';
 import { claimAttempt, completeAttempt, failAttempt, handBackAttempt, recordProgress, type AttemptRef } from '../store/attempts.js';
 import type { TaskRecord } from '../store/records.js';
+import type { RetentionPolicy } from '../store/retention.js';
 import { dependencyResults } from '../store/task-dependencies.js';
 import type { AnyTaskDefinition } from '../tasks/define-task.js';
 import type { TaskRegistry } from '../tasks/task-registry.js';
@@ -16,6 +17,9 @@ import { HandlerThreadPool } from './handler-thread-pool.js';
 import { startLeaseKeeper, type LeaseKeeper } from './lease-keeper.js';
 import { ProgressWriter } from './progress-writer.js';
 import { deliveriesAfter } from './deliveries.js';
+import { resultJson } from './result-json.js';
+import type { Loop } from './every.js';
+import { startMaintenanceLoop } from './maintenance-loop.js';
 import { startRecoveryLoops, type RecoveryLoops } from './recovery-loops.js';
 import { planConsumers, type WorkerQueue } from './worker-queues.js';
 
@@ -40,6 +44,11 @@ export interface WorkerOptions {
   readonly shutdownGraceMs: number;
   /** How long a handler whose signal fired may take to stop before its attempt ends without it. */
   readonly abortGraceMs: number;
+  /** The largest result, in bytes of JSON, a task may keep. */
+  readonly resultMaxBytes: number;
+  /** How often the maintenance loop (retention) runs, and what it keeps. */
+  readonly maintenanceIntervalMs: number;
+  readonly retention: RetentionPolicy;
   readonly workerId?: string;
 }
 
@@ -63,6 +72,7 @@ export class Worker {
   private consumers: Consumer[] = [];
   private leases: LeaseKeeper | undefined;
   private recovery: RecoveryLoops | undefined;
+  private maintenance: Loop | undefined;
   private unsubscribeCancel: (() => void) | undefined;
   private readonly threads: HandlerThreadPool;
 
@@ -94,6 +104,12 @@ export class Worker {
       enqueue: (d) => this.enqueue(d),
       onDeliveriesLost: (listener) => adapter.onDeliveriesLost(listener),
     });
+    this.maintenance = startMaintenanceLoop({
+      db: this.options.db,
+      logger: this.options.logger,
+      intervalMs: this.options.maintenanceIntervalMs,
+      retention: this.options.retention,
+    });
     const plans = planConsumers(this.options.queues, this.options.concurrency);
     for (const plan of plans) this.consumers.push(adapter.consume({ ...plan, handle: (delivery) => this.handle(delivery) }));
     this.options.logger.info({ workerId: this.workerId, consumers: plans }, 'worker started');
@@ -107,8 +123,9 @@ export class Worker {
   async stop(): Promise<void> {
     const consumers = this.consumers;
     this.consumers = [];
-    await this.recovery?.stop();
+    await Promise.all([this.recovery?.stop(), this.maintenance?.stop()]);
     this.recovery = undefined;
+    this.maintenance = undefined;
     if (consumers.length > 0) {
       const graceTimer = setTimeout(() => {
         if (this.running.size === 0) return;
@@ -151,6 +168,7 @@ export class Worker {
       const report = (value: TaskProgressValue): Promise<void> =>
         progress.report(value).catch((error: unknown) => log.warn({ err: toError(error) }, 'progress write failed'));
       const result = await this.execute(task, controller.signal, log, report);
+      this.assertResultFits(result);
       await progress.flush().catch(() => {});
       const end = await this.storeWrite(() => completeAttempt(this.options.db, { ...ref, result }));
       if (end) {
@@ -175,7 +193,7 @@ export class Worker {
     const definition = this.options.registry.get(task.type);
     if (!definition) throw codedError('UNKNOWN_TASK_TYPE', `No handler for task type ${task.type} in worker ${this.workerId}`);
     const payload = await validatePayload(definition.payload, task.payload, 'payload');
-    if (!payload.ok) throw codedError('INVALID_PAYLOAD', payload.issues.map((i) => `${i.path}: ${i.message}`).join('; '));
+    if (!payload.ok) throw new NonRetryableError(payload.issues.map((i) => `${i.path}: ${i.message}`).join('; '), 'INVALID_PAYLOAD');
     const timeoutMs = task.timeoutMs ?? definition.timeoutMs;
     const timer = timeoutMs
       ? setTimeout(() => this.abortRunning(task.id, 'TIMEOUT', `Attempt timed out after ${timeoutMs} ms`), timeoutMs)
@@ -245,6 +263,17 @@ export class Worker {
     };
   }
 
+  /** A result past RESULT_MAX_BYTES of JSON would bloat every read of its task: the task fails instead. */
+  private assertResultFits(result: unknown): void {
+    const limit = this.options.resultMaxBytes;
+    const json = resultJson(result);
+    // A string of n UTF-16 units is at most 3n bytes of UTF-8: most results need no count.
+    const bytes = json.length * 3 <= limit ? json.length : Buffer.byteLength(json);
+    if (bytes > limit) {
+      throw new NonRetryableError(`The result is ${bytes} bytes of JSON, more than RESULT_MAX_BYTES (${limit})`, 'RESULT_TOO_LARGE');
+    }
+  }
+
   private async recordFailure(task: TaskRecord, ref: AttemptRef, thrown: unknown, signal: AbortSignal, log: Logger): Promise<void> {
     const reason: unknown = signal.aborted ? signal.reason : thrown;
     const error = toError(reason);
@@ -257,7 +286,10 @@ export class Worker {
     const handBack = error instanceof TaskAbortedError && error.code === 'SHUTDOWN';
     if (handBack) log.info('attempt handed back: the worker is shutting down');
     else log.warn({ err: error }, 'attempt failed');
-    const end = await this.storeWrite(() => (handBack ? handBackAttempt : failAttempt)(this.options.db, { ...ref, error: value }));
+    const final = isNonRetryable(error);
+    const end = await this.storeWrite(() =>
+      handBack ? handBackAttempt(this.options.db, { ...ref, error: value }) : failAttempt(this.options.db, { ...ref, error: value, final }),
+    );
     if (!end) return;
     this.options.bus.publish(end.events);
     await this.enqueue(deliveriesAfter(end));

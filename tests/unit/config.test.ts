@@ -19,6 +19,10 @@ describe('loadConfig', () => {
       POLL_INTERVAL_MS: 1_000,
       MAX_TASKS_PER_JOB: 10_000,
       IDEMPOTENCY_KEY_TTL_MS: 86_400_000,
+      RESULT_MAX_BYTES: 1_048_576,
+      RETENTION_MS: 604_800_000,
+      QUEUE_RETENTION_MS: new Map(),
+      MAINTENANCE_INTERVAL_MS: 60_000,
       SUBSCRIPTION_RESYNC_MS: 5_000,
       LOG_LEVEL: 'info',
     });
@@ -115,6 +119,24 @@ describe('loadConfig', () => {
     ['default,images=2,default', /names a queue twice/],
   ])('refuses WORKER_QUEUES=%j', (value, message) => {
     expect(() => loadConfig({ WORKER_QUEUES: value })).toThrow(message);
+  });
+
+  it('reads QUEUE_RETENTION_MS as a retention per queue', () => {
+    expect(loadConfig({ QUEUE_RETENTION_MS: 'reports=3600000, audit = 0' }).QUEUE_RETENTION_MS).toEqual(
+      new Map([
+        ['reports', 3_600_000],
+        ['audit', 0],
+      ]),
+    );
+  });
+
+  it.each([
+    ['reports', /"reports": write a queue as name=ms, ms a whole number from 0/],
+    ['reports=-1', /"reports=-1": write a queue as name=ms/],
+    ['reports=1h', /"reports=1h": write a queue as name=ms/],
+    ['reports=1,reports=2', /names a queue twice/],
+  ])('refuses QUEUE_RETENTION_MS=%j', (value, message) => {
+    expect(() => loadConfig({ QUEUE_RETENTION_MS: value })).toThrow(message);
   });
 
   it.each(['memory', 'postgres', 'redis'])('accepts QUEUE_ADAPTER=%s', (adapter) => {
