@@ -47,6 +47,7 @@ describe.each(['memory', 'postgres', 'redis'] as const)('timeouts and cancellati
       [1, 'FAILED', 'TIMEOUT'],
       [2, 'FAILED', 'TIMEOUT'],
     ]);
+    console.info(`[timeout:${adapter}] a handler that ignores its signal: attempts ended after ${task.attempts.map(durationOf).join(', ')} ms (timeout ${TIMEOUT_MS} + grace ${GRACE_MS})`);
     for (const attempt of task.attempts) {
       expect(durationOf(attempt)).toBeGreaterThanOrEqual(TIMEOUT_MS + GRACE_MS - 5);
       expect(durationOf(attempt)).toBeLessThan(TIMEOUT_MS + GRACE_MS + SLACK_MS);
@@ -62,6 +63,7 @@ describe.each(['memory', 'postgres', 'redis'] as const)('timeouts and cancellati
       tasks: [{ type: 'demo.sleep', payload: { ms: 30_000, steps: 300 }, timeoutMs: TIMEOUT_MS, maxAttempts: 1 }],
     });
     const task = await waitForTask(app.url, job.taskIds[0]!, (t) => t.status === 'FAILED');
+    console.info(`[timeout:${adapter}] a handler that honours its signal: attempt ended after ${durationOf(task.attempts[0]!)} ms (timeout ${TIMEOUT_MS})`);
     expect(task.attempts.map((a) => a.error?.code)).toEqual(['TIMEOUT']);
     expect(durationOf(task.attempts[0]!)).toBeGreaterThanOrEqual(TIMEOUT_MS - 5);
     expect(durationOf(task.attempts[0]!)).toBeLessThan(TIMEOUT_MS + GRACE_MS);
