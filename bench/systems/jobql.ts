@@ -1,0 +1,114 @@
+import { sql } from 'kysely';
+import { z } from 'zod';
+import { configSchema, type ProcessRole } from '../../src/config.js';
+import { startJobQl, type JobQl } from '../../src/runtime.js';
+import { defineTask, type AnyTaskDefinition } from '../../src/tasks/define-task.js';
+import type { BenchEnvironment } from '../lib/environment.js';
+import type { BenchJob, OnStart, QueueSystem, Session } from '../lib/queue-system.js';
+import { deleteRedisKeys, dropSchema } from './cleanup.js';
+import { graphqlSubmit } from './graphql-submit.js';
+
+export type Adapter = 'memory' | 'postgres' | 'redis';
+/** Through the library API (`service.submitJob`), or GraphQL over HTTP (`POST /graphql`). */
+export type Surface = 'library' | 'graphql';
+
+/** The largest job the bulk workload submits: one submitJob of this many tasks. */
+const BULK_CHUNK = 1_000;
+const PREFILL_LANES = 16;
+
+let sessions = 0;
+
+/**
+ * jobql end to end, with full state in PostgreSQL (jobs, tasks, attempts, events), one adapter:
+ * the API and the worker are two `startJobQl` instances in this process (the memory adapter
+ * cannot cross instances: there one instance runs both, its handler held at a gate until the
+ * workers "start").
+ */
+export function jobqlSystem(adapter: Adapter, surface: Surface, env: BenchEnvironment): QueueSystem {
+  return {
+    name: `jobql ${adapter}${surface === 'graphql' ? ' (GraphQL)' : ''}`,
+    ours: true,
+    open: ({ concurrency }) => openSession(adapter, surface, env, concurrency),
+  };
+}
+
+class Gate {
+  #open: () => void = () => {};
+  readonly opened = new Promise<void>((resolve) => (this.#open = resolve));
+  open(): void {
+    this.#open();
+  }
+}
+
+function benchTask(gate: Gate, onStart: { current: OnStart }): AnyTaskDefinition {
+  return defineTask({
+    name: 'bench.noop',
+    payload: z.object({ seq: z.number(), sentAt: z.number() }),
+    async handler({ payload }) {
+      await gate.opened;
+      onStart.current(payload);
+    },
+  });
+}
+
+async function start(env: BenchEnvironment, schema: string, adapter: Adapter, role: ProcessRole, tasks: AnyTaskDefinition[], concurrency = 10): Promise<JobQl> {
+  const config = configSchema.parse({
+    DATABASE_URL: env.databaseUrl,
+    DATABASE_SCHEMA: schema,
+    QUEUE_ADAPTER: adapter,
+    REDIS_URL: env.redisUrl,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    WORKER_CONCURRENCY: String(concurrency),
+    WORKER_QUEUES: 'default',
+    LOG_LEVEL: 'warn',
+  });
+  return startJobQl({ config, role, tasks });
+}
+
+async function openSession(adapter: Adapter, surface: Surface, env: BenchEnvironment, concurrency: number): Promise<Session> {
+  sessions += 1;
+  const schema = `bench_jobql_${adapter}_${process.pid}_${sessions}`;
+  const gate = new Gate();
+  const onStart = { current: ((): void => {}) as OnStart };
+  const task = benchTask(gate, onStart);
+  // The memory adapter delivers inside one instance: it runs the worker from the start, gated.
+  const api = await start(env, schema, adapter, adapter === 'memory' ? 'all' : 'api', [task], concurrency);
+  let worker: JobQl | undefined;
+  const submit = surface === 'graphql' ? graphqlSubmit(api.url) : (input: Parameters<JobQl['service']['submitJob']>[0]) => api.service.submitJob(input);
+  const one = (job: BenchJob) => ({ type: 'bench.noop', payload: { seq: job.seq, sentAt: job.sentAt } });
+
+  return {
+    async enqueueOne(job) {
+      await submit({ name: 'bench', tasks: [one(job)] });
+    },
+    async enqueueBulk(jobs) {
+      for (let i = 0; i < jobs.length; i += BULK_CHUNK) await submit({ name: 'bench', tasks: jobs.slice(i, i + BULK_CHUNK).map(one) });
+    },
+    async prefill(jobs) {
+      // Independent single-task jobs, as the peers' jobs are: many submissions in flight at once.
+      let next = 0;
+      const lane = async (): Promise<void> => {
+        while (next < jobs.length) await api.service.submitJob({ name: 'bench', tasks: [one(jobs[next++]!)] });
+      };
+      await Promise.all(Array.from({ length: PREFILL_LANES }, lane));
+    },
+    async startWorkers(slots, handler) {
+      if (slots !== concurrency) throw new Error(`this session was opened for ${concurrency} slots, not ${slots}`);
+      onStart.current = handler;
+      if (adapter !== 'memory') worker = await start(env, schema, adapter, 'worker', [task], concurrency);
+      gate.open();
+    },
+    async completed() {
+      const { rows } = await sql<{ n: string }>`select count(*) as n from tasks where status = 'SUCCEEDED'`.execute(api.db);
+      return Number(rows[0]?.n ?? 0);
+    },
+    async close() {
+      gate.open();
+      await worker?.stop();
+      await api.stop();
+      await dropSchema(env, schema);
+      if (adapter === 'redis') await deleteRedisKeys(env, `jobql:${schema}:*`);
+    },
+  };
+}
