@@ -64,7 +64,7 @@ export const taskInputSchema = z
     path: ['delayMs'],
   });
 
-export function submitJobInputSchema(maxTasksPerJob: number) {
+function buildSubmitJobInputSchema(maxTasksPerJob: number) {
   return z.object({
     name: z.string().trim().min(1, 'must not be empty').max(LIMITS.nameLength),
     queue: queueNameSchema.default('default'),
@@ -79,5 +79,17 @@ export function submitJobInputSchema(maxTasksPerJob: number) {
 }
 
 export type TaskInput = z.input<typeof taskInputSchema>;
-export type SubmitJobInput = z.input<ReturnType<typeof submitJobInputSchema>>;
-export type ParsedSubmitJobInput = z.output<ReturnType<typeof submitJobInputSchema>>;
+const schemas = new Map<number, ReturnType<typeof buildSubmitJobInputSchema>>();
+
+/** Built once per limit: building a zod schema costs far more than running it. */
+export function submitJobInputSchema(maxTasksPerJob: number): ReturnType<typeof buildSubmitJobInputSchema> {
+  let schema = schemas.get(maxTasksPerJob);
+  if (!schema) {
+    schema = buildSubmitJobInputSchema(maxTasksPerJob);
+    schemas.set(maxTasksPerJob, schema);
+  }
+  return schema;
+}
+
+export type SubmitJobInput = z.input<ReturnType<typeof buildSubmitJobInputSchema>>;
+export type ParsedSubmitJobInput = z.output<ReturnType<typeof buildSubmitJobInputSchema>>;

@@ -1,10 +1,10 @@
 import { sql, type Transaction } from 'kysely';
 import { retryDelayMs } from '../domain/backoff.js';
-import { isWaitingTaskStatus } from '../domain/state-machine.js';
 import type { Database, Db, TaskErrorValue, TaskProgressValue } from './database.js';
 import { toJson } from './database.js';
 import { recordTaskChanges } from './job-bookkeeping.js';
 import type { JobEventRecord, TaskRecord } from './records.js';
+import { claimAttempts, completeAttempts } from './attempt-batches.js';
 import { transitionTask } from './task-transition.js';
 
 /**
@@ -28,31 +28,9 @@ export async function claimAttempt(
   db: Db,
   ref: AttemptRef & { readonly workerId: string; readonly leaseMs: number },
 ): Promise<Claimed | undefined> {
-  return db.transaction().execute(async (trx) => {
-    const now = new Date();
-    const outcome = await transitionTask(trx, ref.taskId, (task) =>
-      isWaitingTaskStatus(task.status) && task.attempt === ref.attempt - 1 && task.runAt <= now
-        ? {
-            to: 'RUNNING',
-            set: {
-              attempt: ref.attempt,
-              workerId: ref.workerId,
-              leaseExpiresAt: new Date(now.getTime() + ref.leaseMs),
-              startedAt: task.startedAt ?? now,
-              error: null,
-              progress: null,
-            },
-            events: [{ type: 'TASK_STARTED', taskId: task.id, data: { attempt: ref.attempt, taskStatus: 'RUNNING' } }],
-          }
-        : undefined,
-    );
-    if (!outcome.applied) return undefined;
-    await trx
-      .insertInto('taskAttempts')
-      .values({ taskId: ref.taskId, number: ref.attempt, status: 'RUNNING', workerId: ref.workerId, startedAt: now })
-      .execute();
-    return { task: outcome.task, events: outcome.events };
-  });
+  const lot = await claimAttempts(db, [ref], ref);
+  const task = lot.tasks.get(ref.taskId);
+  return task ? { task, events: lot.events } : undefined;
 }
 
 export interface AttemptEnd {
@@ -63,21 +41,9 @@ export interface AttemptEnd {
 }
 
 export async function completeAttempt(db: Db, ref: AttemptRef & { readonly result: unknown }): Promise<AttemptEnd | undefined> {
-  return db.transaction().execute(async (trx) => {
-    const now = new Date();
-    const outcome = await transitionTask(trx, ref.taskId, (task) =>
-      isRunning(task, ref)
-        ? {
-            to: 'SUCCEEDED',
-            set: { result: toJson(ref.result), finishedAt: now, leaseExpiresAt: null },
-            events: [{ type: 'TASK_SUCCEEDED', taskId: task.id, data: { attempt: ref.attempt, taskStatus: 'SUCCEEDED' } }],
-          }
-        : undefined,
-    );
-    if (!outcome.applied) return undefined;
-    await endAttemptRow(trx, ref, 'SUCCEEDED', null, now);
-    return { task: outcome.task, events: outcome.events, released: outcome.released };
-  });
+  const lot = await completeAttempts(db, [ref]);
+  const ended = lot.tasks.get(ref.taskId);
+  return ended ? { ...ended, events: lot.events } : undefined;
 }
 
 /**

@@ -47,6 +47,12 @@ export function counterColumn(status: TaskStatus): (typeof COUNTER_COLUMN)[TaskS
   return COUNTER_COLUMN[status];
 }
 
+/** What happened to one job's tasks in a transaction. */
+export interface JobChanges {
+  readonly changes: readonly TaskStatusChange[];
+  readonly events: readonly NewJobEvent[];
+}
+
 /**
  * Records that some of a job's tasks changed status or progress: moves the job's counters and
  * progress sum, numbers and writes the events, adds JOB_PROGRESS when the job's progress moved,
@@ -64,49 +70,100 @@ export async function recordTaskChanges(
   changes: readonly TaskStatusChange[],
   events: readonly NewJobEvent[],
 ): Promise<{ job: JobRecord; events: JobEventRecord[] }> {
-  const deltas = new Map<TaskStatus, number>();
-  for (const { from, to } of changes) {
-    if (from === to) continue;
-    deltas.set(from, (deltas.get(from) ?? 0) - 1);
-    deltas.set(to, (deltas.get(to) ?? 0) + 1);
-  }
-  const touched = [...new Set(events.flatMap((event) => (event.taskId === null ? [] : [event.taskId])))];
-  const progressDelta = await recountTaskProgress(trx, jobId, touched);
-  const progressMoved = progressDelta !== 0;
-  let job = await trx
-    .updateTable('jobs')
-    .set((eb) => {
-      const set: Record<string, unknown> = { updatedAt: new Date() };
-      for (const [status, delta] of deltas) {
-        if (delta !== 0) set[COUNTER_COLUMN[status]] = eb(COUNTER_COLUMN[status], '+', delta);
-      }
-      if (progressMoved) set['progressUnits'] = sql`${sql.ref('progressUnits')} + ${progressDelta}`;
-      set['eventSeq'] = eb('eventSeq', '+', events.length + (progressMoved ? 1 : 0));
-      return set;
-    })
-    .where('id', '=', jobId)
-    .returningAll()
-    .executeTakeFirstOrThrow();
+  const recorded = (await recordJobChanges(trx, new Map([[jobId, { changes, events }]]))).get(jobId);
+  if (!recorded) throw new Error(`job ${jobId} is not in the store`);
+  return recorded;
+}
 
-  const allEvents = [...events];
-  if (progressMoved) allEvents.push({ type: 'JOB_PROGRESS', taskId: null, data: { jobProgress: jobProgressSnapshot(job) } });
-  const status = deriveJobStatus(jobTaskCounts(job));
-  if (status !== job.status) {
-    allEvents.push({ type: 'JOB_STATUS_CHANGED', taskId: null, data: { jobStatus: status } });
-    job = await trx
-      .updateTable('jobs')
-      .set((eb) => ({
-        status,
-        finishedAt: isFinalJobStatus(status) ? new Date() : null,
-        eventSeq: eb('eventSeq', '+', 1),
-      }))
-      .where('id', '=', jobId)
-      .returningAll()
-      .executeTakeFirstOrThrow();
+/**
+ * `recordTaskChanges` for many jobs at once, in a constant number of statements: one recount of
+ * the touched tasks' progress, one lock of the job rows (in id order, so two batches over the same
+ * jobs cannot deadlock), one update of them all and one insert of every event.
+ */
+export async function recordJobChanges(
+  trx: Transaction<Database>,
+  byJob: ReadonlyMap<string, JobChanges>,
+  /** How much each job's progress moved, when the caller wrote its tasks' units itself: then no recount. */
+  knownProgressDeltas?: ReadonlyMap<string, number>,
+): Promise<Map<string, { job: JobRecord; events: JobEventRecord[] }>> {
+  const recorded = new Map<string, { job: JobRecord; events: JobEventRecord[] }>();
+  if (byJob.size === 0) return recorded;
+  const touched = [...new Set([...byJob.values()].flatMap(({ events }) => events.flatMap((event) => (event.taskId === null ? [] : [event.taskId]))))];
+  const progressDeltas = knownProgressDeltas ?? (await recountTaskProgress(trx, touched));
+  const locked = await trx
+    .selectFrom('jobs')
+    .selectAll()
+    .where(sql<boolean>`id = any(${[...byJob.keys()]}::uuid[])`)
+    .orderBy('id')
+    // Not FOR UPDATE: a foreign-key check of this transaction's own writes may hold KEY SHARE on
+    // the job (a task row updated twice), and two such transactions would then deadlock upgrading.
+    .forNoKeyUpdate()
+    .execute();
+
+  const now = new Date();
+  const updated: JobRecord[] = [];
+  const pending: { jobId: string; firstSeq: number; events: NewJobEvent[] }[] = [];
+  for (const before of locked) {
+    const { changes, events } = byJob.get(before.id) ?? { changes: [], events: [] };
+    const counts = { ...jobTaskCounts(before) };
+    for (const { from, to } of changes) {
+      counts[from] -= 1;
+      counts[to] += 1;
+    }
+    const progressDelta = progressDeltas.get(before.id) ?? 0;
+    const units = Number(before.progressUnits) + progressDelta;
+    const allEvents = [...events];
+    if (progressDelta !== 0) allEvents.push({ type: 'JOB_PROGRESS', taskId: null, data: { jobProgress: { units, counts } } });
+    const status = deriveJobStatus(counts);
+    const statusChanged = status !== before.status;
+    if (statusChanged) allEvents.push({ type: 'JOB_STATUS_CHANGED', taskId: null, data: { jobStatus: status } });
+    const job: JobRecord = {
+      ...before,
+      ...counterColumns(counts),
+      progressUnits: String(units),
+      status,
+      finishedAt: statusChanged ? (isFinalJobStatus(status) ? now : null) : before.finishedAt,
+      eventSeq: before.eventSeq + allEvents.length,
+      updatedAt: now,
+    };
+    updated.push(job);
+    pending.push({ jobId: job.id, firstSeq: before.eventSeq + 1, events: allEvents });
   }
-  const firstSeq = job.eventSeq - allEvents.length + 1;
-  const written = await insertJobEvents(trx, jobId, firstSeq, allEvents);
-  return { job, events: written };
+  await writeJobRows(trx, updated);
+  const written = await insertManyJobEvents(trx, pending);
+  for (const job of updated) recorded.set(job.id, { job, events: written.get(job.id) ?? [] });
+  return recorded;
+}
+
+function counterColumns(counts: TaskStatusCounts): Pick<JobRecord, (typeof COUNTER_COLUMN)[TaskStatus]> {
+  return {
+    blockedCount: counts.BLOCKED,
+    queuedCount: counts.QUEUED,
+    scheduledCount: counts.SCHEDULED,
+    runningCount: counts.RUNNING,
+    succeededCount: counts.SUCCEEDED,
+    failedCount: counts.FAILED,
+    cancelledCount: counts.CANCELLED,
+  };
+}
+
+/** The jobs' rows as worked out under their locks, in one statement. */
+async function writeJobRows(trx: Transaction<Database>, jobs: readonly JobRecord[]): Promise<void> {
+  if (jobs.length === 0) return;
+  const column = <T>(pick: (job: JobRecord) => T): T[] => jobs.map(pick);
+  await sql`
+    update jobs set
+      blocked_count = v.blocked, queued_count = v.queued, scheduled_count = v.scheduled, running_count = v.running,
+      succeeded_count = v.succeeded, failed_count = v.failed, cancelled_count = v.cancelled,
+      progress_units = v.units, status = v.status, finished_at = v.finished_at, event_seq = v.event_seq, updated_at = v.updated_at
+    from unnest(
+      ${column((j) => j.id)}::uuid[], ${column((j) => j.blockedCount)}::int[], ${column((j) => j.queuedCount)}::int[],
+      ${column((j) => j.scheduledCount)}::int[], ${column((j) => j.runningCount)}::int[], ${column((j) => j.succeededCount)}::int[],
+      ${column((j) => j.failedCount)}::int[], ${column((j) => j.cancelledCount)}::int[], ${column((j) => j.progressUnits)}::int8[],
+      ${column((j) => j.status)}::text[], ${column((j) => j.finishedAt)}::timestamptz[], ${column((j) => j.eventSeq)}::int[],
+      ${column((j) => j.updatedAt)}::timestamptz[]
+    ) as v(id, blocked, queued, scheduled, running, succeeded, failed, cancelled, units, status, finished_at, event_seq, updated_at)
+    where jobs.id = v.id`.execute(trx);
 }
 
 const EVENT_INSERT_CHUNK = 10_000;
@@ -117,23 +174,23 @@ export async function insertJobEvents(
   firstSeq: number,
   events: readonly NewJobEvent[],
 ): Promise<JobEventRecord[]> {
-  const written: JobEventRecord[] = [];
+  return (await insertManyJobEvents(trx, [{ jobId, firstSeq, events }])).get(jobId) ?? [];
+}
+
+/** Writes the events of several jobs, each numbered from its `firstSeq`; returns them by job, in order. */
+async function insertManyJobEvents(
+  trx: Transaction<Database>,
+  batches: readonly { readonly jobId: string; readonly firstSeq: number; readonly events: readonly NewJobEvent[] }[],
+): Promise<Map<string, JobEventRecord[]>> {
+  const rows = batches.flatMap(({ jobId, firstSeq, events }) =>
+    events.map((event, i) => ({ jobId, seq: firstSeq + i, taskId: event.taskId, type: event.type, data: toJson(event.data) })),
+  );
+  const written = new Map<string, JobEventRecord[]>(batches.map((batch) => [batch.jobId, []]));
   // PostgreSQL takes at most 65,535 bound values in one statement: 5 a row.
-  for (let start = 0; start < events.length; start += EVENT_INSERT_CHUNK) {
-    const rows = await trx
-      .insertInto('jobEvents')
-      .values(
-        events.slice(start, start + EVENT_INSERT_CHUNK).map((event, i) => ({
-          jobId,
-          seq: firstSeq + start + i,
-          taskId: event.taskId,
-          type: event.type,
-          data: toJson(event.data),
-        })),
-      )
-      .returningAll()
-      .execute();
-    written.push(...rows);
+  for (let start = 0; start < rows.length; start += EVENT_INSERT_CHUNK) {
+    const inserted = await trx.insertInto('jobEvents').values(rows.slice(start, start + EVENT_INSERT_CHUNK)).returningAll().execute();
+    for (const event of inserted) written.get(event.jobId)?.push(event);
   }
+  for (const events of written.values()) events.sort((a, b) => a.seq - b.seq);
   return written;
 }

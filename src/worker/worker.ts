@@ -5,7 +5,8 @@ import type { Consumer, Delivery, QueueAdapter } from '../../adapters/queue-adap
 import type { EventBus } from '../events/event-bus.js';
 import { codedError, isNonRetryable, NonRetryableError, TaskAbortedError, toError, type JobQlError } from '../errors/index.js';
 import type { Db, TaskErrorValue, TaskProgressValue } from '../store/database.js';
-import { claimAttempt, completeAttempt, failAttempt, handBackAttempt, recordProgress, type AttemptRef } from '../store/attempts.js';
+import { claimAttempts, completeAttempts } from '../store/attempt-batches.js';
+import { failAttempt, handBackAttempt, recordProgress, type AttemptRef } from '../store/attempts.js';
 import type { TaskRecord } from '../store/records.js';
 import type { RetentionPolicy } from '../store/retention.js';
 import { dependencyResults } from '../store/task-dependencies.js';
@@ -14,6 +15,7 @@ import type { TaskRegistry } from '../tasks/task-registry.js';
 import { validatePayload } from '../tasks/validate-payload.js';
 import { retryTransient } from '../store/transient-errors.js';
 import { HandlerThreadPool } from './handler-thread-pool.js';
+import { WriteBatcher } from './write-batcher.js';
 import { startLeaseKeeper, type LeaseKeeper } from './lease-keeper.js';
 import { ProgressWriter } from './progress-writer.js';
 import { deliveriesAfter } from './deliveries.js';
@@ -57,6 +59,9 @@ interface RunningAttempt {
   readonly controller: AbortController;
 }
 
+/** The most claims (or completions) one transaction writes. */
+const MAX_LOT = 100;
+
 export function newWorkerId(): string {
   return `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
 }
@@ -75,11 +80,16 @@ export class Worker {
   private maintenance: Loop | undefined;
   private unsubscribeCancel: (() => void) | undefined;
   private readonly threads: HandlerThreadPool;
+  /** Claims and completions that come due together are written together (see attempt-batches.ts). */
+  private readonly claims: WriteBatcher<Delivery, TaskRecord | undefined>;
+  private readonly completions: WriteBatcher<AttemptRef & { readonly result: unknown }, boolean>;
 
   constructor(private readonly options: WorkerOptions) {
     this.workerId = options.workerId ?? newWorkerId();
     const slots = options.queues.reduce((sum, queue) => sum + (queue.concurrency ?? 0), options.concurrency);
     this.threads = new HandlerThreadPool({ maxIdle: slots, logLevel: options.logger.level });
+    this.claims = new WriteBatcher((deliveries) => this.claimLot(deliveries), { maxBatch: MAX_LOT, maxInFlight: 1 });
+    this.completions = new WriteBatcher((items) => this.completeLot(items), { maxBatch: MAX_LOT, maxInFlight: 1 });
   }
 
   async start(): Promise<void> {
@@ -147,11 +157,31 @@ export class Worker {
   }
 
   private async handle(delivery: Delivery): Promise<void> {
+    const task = await this.claims.add(delivery);
+    if (!task) return; // a duplicate or stale delivery: someone else has it, or it is done
+    await this.run(task);
+  }
+
+  /** One lot of claims; a task comes back once, to the first of its deliveries in the lot. */
+  private async claimLot(deliveries: readonly Delivery[]): Promise<(TaskRecord | undefined)[]> {
     const { db, bus, leaseMs } = this.options;
-    const claimed = await this.storeWrite(() => claimAttempt(db, { ...delivery, workerId: this.workerId, leaseMs }));
-    if (!claimed) return; // a duplicate or stale delivery: someone else has it, or it is done
-    bus.publish(claimed.events);
-    await this.run(claimed.task);
+    const lot = await this.storeWrite(() => claimAttempts(db, deliveries, { workerId: this.workerId, leaseMs }));
+    bus.publish(lot.events);
+    const given = new Set<string>();
+    return deliveries.map((delivery) => {
+      const task = lot.tasks.get(delivery.taskId);
+      if (!task || task.attempt !== delivery.attempt || given.has(task.id)) return undefined;
+      given.add(task.id);
+      return task;
+    });
+  }
+
+  /** One lot of completions; true for each that applied (false: its attempt is no longer running). */
+  private async completeLot(items: readonly (AttemptRef & { readonly result: unknown })[]): Promise<boolean[]> {
+    const lot = await this.storeWrite(() => completeAttempts(this.options.db, items));
+    this.options.bus.publish(lot.events);
+    await this.enqueue([...lot.tasks.values()].flatMap((end) => deliveriesAfter(end)));
+    return items.map((item) => lot.tasks.has(item.taskId));
   }
 
   private async run(task: TaskRecord): Promise<void> {
@@ -170,11 +200,7 @@ export class Worker {
       const result = await this.execute(task, controller.signal, log, report);
       this.assertResultFits(result);
       await progress.flush().catch(() => {});
-      const end = await this.storeWrite(() => completeAttempt(this.options.db, { ...ref, result }));
-      if (end) {
-        this.options.bus.publish(end.events);
-        await this.enqueue(deliveriesAfter(end));
-      }
+      await this.completions.add({ ...ref, result });
     } catch (thrown) {
       await progress.flush().catch(() => {});
       await this.recordFailure(task, ref, thrown, controller.signal, log);
