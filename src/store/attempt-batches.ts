@@ -13,12 +13,13 @@ import { settleDependants } from './task-dependencies.js';
  * is fenced as when written alone (by task id and attempt number): one that is stale or a
  * duplicate is left out, the others go ahead.
  *
- * Why lots: on this project's 2-core test machine a statement costs about 0.2–0.5 ms of CPU on
- * loopback (most of it the system calls of the round trip), and a claim and a completion written
- * one task at a time took 23 statements a task: 72 tasks/s at concurrency 1, 219 at 10 (the
- * bench's `process` rows before lots). A lot costs the same handful of statements whatever its
- * size: BEGIN, one statement for the tasks and their attempt rows, the jobs' lock, update and
- * events (`recordJobChanges`), COMMIT.
+ * Why lots: on this project's 2-core test machine a statement costs roughly 0.2–0.7 ms on
+ * loopback under load (a quarter of the worker's CPU went to the round trips' system calls), and
+ * a claim and a completion written one task at a time took about 22 statements a task. The
+ * bench's `process` rows before lots: 176 tasks/s at concurrency 10 and 232 at 50 (postgres
+ * adapter); with lots: 359 and 1,063 (`npm run bench -- --rounds 3 --jobs 2000`, medians). A lot
+ * costs the same handful of statements whatever its size: BEGIN, one statement for the tasks and
+ * their attempt rows, the jobs' lock, update and events (`recordJobChanges`), COMMIT.
  *
  * Locks are taken in the order every writer takes them: the tasks by (job, rank), then the jobs
  * by id. A completion's dependants (released or cancelled) are settled task by task in the same
