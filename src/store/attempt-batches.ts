@@ -111,15 +111,16 @@ export async function claimAttempts(
 }
 
 /**
- * RUNNING this very attempt → SUCCEEDED with its result, for every item that still matches.
+ * RUNNING this very attempt → SUCCEEDED with its result (JSON text), for every item that still matches.
  * One statement locks, fences, updates the tasks (their progress units too) and ends the attempt
  * rows; the dependants of those that have any are then settled one task at a time.
  */
-export async function completeAttempts(db: Db, items: readonly (AttemptRef & { readonly result: unknown })[]): Promise<CompletedLot> {
+export async function completeAttempts(db: Db, items: readonly (AttemptRef & { readonly resultJson: string })[]): Promise<CompletedLot> {
   if (items.length === 0) return { tasks: new Map(), events: [] };
   return db.transaction().execute(async (trx) => {
     const now = new Date();
-    const wanted = JSON.stringify(items.map((item) => ({ id: item.taskId, attempt: item.attempt, result: item.result ?? null })));
+    // Each result as the caller already serialised it (the worker checked its size on that text).
+    const wanted = `[${items.map((item) => `{"id":${JSON.stringify(item.taskId)},"attempt":${item.attempt},"result":${item.resultJson}}`).join(',')}]`;
     // jsonb_to_recordset reads a JSON null as SQL NULL: a result of null is kept as JSON null.
     const { rows } = await sql<TaskRecord & { previousUnits: number }>`
       with locked as (

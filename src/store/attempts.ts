@@ -41,7 +41,7 @@ export interface AttemptEnd {
 }
 
 export async function completeAttempt(db: Db, ref: AttemptRef & { readonly result: unknown }): Promise<AttemptEnd | undefined> {
-  const lot = await completeAttempts(db, [ref]);
+  const lot = await completeAttempts(db, [{ taskId: ref.taskId, attempt: ref.attempt, resultJson: toJson(ref.result) }]);
   const ended = lot.tasks.get(ref.taskId);
   return ended ? { ...ended, events: lot.events } : undefined;
 }

@@ -1,5 +1,5 @@
 import { sql, type Transaction } from 'kysely';
-import { deriveJobStatus, isFinalJobStatus, type TaskStatus, type TaskStatusCounts } from '../domain/state-machine.js';
+import { deriveJobStatus, isFinalJobStatus, TASK_STATUSES, type TaskStatus, type TaskStatusCounts } from '../domain/state-machine.js';
 import type { EventType } from '../domain/event-types.js';
 import type { JobProgressSnapshot } from '../domain/job-progress.js';
 import { toJson, type Database, type JobEventData } from './database.js';
@@ -28,23 +28,11 @@ const COUNTER_COLUMN = {
 } as const satisfies Record<TaskStatus, keyof JobRecord>;
 
 export function jobTaskCounts(job: JobRecord): TaskStatusCounts {
-  return {
-    BLOCKED: job.blockedCount,
-    QUEUED: job.queuedCount,
-    SCHEDULED: job.scheduledCount,
-    RUNNING: job.runningCount,
-    SUCCEEDED: job.succeededCount,
-    FAILED: job.failedCount,
-    CANCELLED: job.cancelledCount,
-  };
+  return Object.fromEntries(TASK_STATUSES.map((status) => [status, job[COUNTER_COLUMN[status]]])) as Record<TaskStatus, number>;
 }
 
 export function jobProgressSnapshot(job: JobRecord): JobProgressSnapshot {
   return { units: Number(job.progressUnits), counts: jobTaskCounts(job) };
-}
-
-export function counterColumn(status: TaskStatus): (typeof COUNTER_COLUMN)[TaskStatus] {
-  return COUNTER_COLUMN[status];
 }
 
 /** What happened to one job's tasks in a transaction. */
@@ -88,8 +76,7 @@ export async function recordJobChanges(
 ): Promise<Map<string, { job: JobRecord; events: JobEventRecord[] }>> {
   const recorded = new Map<string, { job: JobRecord; events: JobEventRecord[] }>();
   if (byJob.size === 0) return recorded;
-  const touched = [...new Set([...byJob.values()].flatMap(({ events }) => events.flatMap((event) => (event.taskId === null ? [] : [event.taskId]))))];
-  const progressDeltas = knownProgressDeltas ?? (await recountTaskProgress(trx, touched));
+  const progressDeltas = knownProgressDeltas ?? (await recountTaskProgress(trx, touchedTasks(byJob)));
   const locked = await trx
     .selectFrom('jobs')
     .selectAll()
@@ -135,16 +122,13 @@ export async function recordJobChanges(
   return recorded;
 }
 
+/** Every task an event of these changes names: each changed task is named by one. */
+function touchedTasks(byJob: ReadonlyMap<string, JobChanges>): string[] {
+  return [...new Set([...byJob.values()].flatMap(({ events }) => events.flatMap((event) => (event.taskId === null ? [] : [event.taskId]))))];
+}
+
 function counterColumns(counts: TaskStatusCounts): Pick<JobRecord, (typeof COUNTER_COLUMN)[TaskStatus]> {
-  return {
-    blockedCount: counts.BLOCKED,
-    queuedCount: counts.QUEUED,
-    scheduledCount: counts.SCHEDULED,
-    runningCount: counts.RUNNING,
-    succeededCount: counts.SUCCEEDED,
-    failedCount: counts.FAILED,
-    cancelledCount: counts.CANCELLED,
-  };
+  return Object.fromEntries(TASK_STATUSES.map((status) => [COUNTER_COLUMN[status], counts[status]])) as Pick<JobRecord, (typeof COUNTER_COLUMN)[TaskStatus]>;
 }
 
 /** The jobs' rows as worked out under their locks, in one statement. */

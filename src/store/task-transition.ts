@@ -26,8 +26,9 @@ export type TransitionOutcome =
 /**
  * Locks one task, asks `plan` what to do given its current row (undefined: do nothing), applies it,
  * settles its dependants when it ended (`settleDependants`) and records the job bookkeeping.
- * Every write to a task goes through here, so the state machine is checked in one place: an
- * illegal transition is a bug and throws.
+ * Every single-task write goes through here, so the state machine is checked here: an illegal
+ * transition is a bug and throws. Claims and completions in lots (`attempt-batches.ts`) and
+ * `cancelJob` write many tasks in one statement, from the statuses the state machine allows.
  */
 export async function transitionTask(
   trx: Transaction<Database>,

@@ -82,7 +82,7 @@ export class Worker {
   private readonly threads: HandlerThreadPool;
   /** Claims and completions that come due together are written together (see attempt-batches.ts). */
   private readonly claims: WriteBatcher<Delivery, TaskRecord | undefined>;
-  private readonly completions: WriteBatcher<AttemptRef & { readonly result: unknown }, boolean>;
+  private readonly completions: WriteBatcher<AttemptRef & { readonly resultJson: string }, void>;
 
   constructor(private readonly options: WorkerOptions) {
     this.workerId = options.workerId ?? newWorkerId();
@@ -176,12 +176,12 @@ export class Worker {
     });
   }
 
-  /** One lot of completions; true for each that applied (false: its attempt is no longer running). */
-  private async completeLot(items: readonly (AttemptRef & { readonly result: unknown })[]): Promise<boolean[]> {
+  /** One lot of completions; one whose attempt is no longer running is fenced out and changes nothing. */
+  private async completeLot(items: readonly (AttemptRef & { readonly resultJson: string })[]): Promise<void[]> {
     const lot = await this.storeWrite(() => completeAttempts(this.options.db, items));
     this.options.bus.publish(lot.events);
     await this.enqueue([...lot.tasks.values()].flatMap((end) => deliveriesAfter(end)));
-    return items.map((item) => lot.tasks.has(item.taskId));
+    return items.map(() => undefined);
   }
 
   private async run(task: TaskRecord): Promise<void> {
@@ -198,9 +198,9 @@ export class Worker {
       const report = (value: TaskProgressValue): Promise<void> =>
         progress.report(value).catch((error: unknown) => log.warn({ err: toError(error) }, 'progress write failed'));
       const result = await this.execute(task, controller.signal, log, report);
-      this.assertResultFits(result);
+      const json = this.resultThatFits(result);
       await progress.flush().catch(() => {});
-      await this.completions.add({ ...ref, result });
+      await this.completions.add({ ...ref, resultJson: json });
     } catch (thrown) {
       await progress.flush().catch(() => {});
       await this.recordFailure(task, ref, thrown, controller.signal, log);
@@ -289,8 +289,11 @@ export class Worker {
     };
   }
 
-  /** A result past RESULT_MAX_BYTES of JSON would bloat every read of its task: the task fails instead. */
-  private assertResultFits(result: unknown): void {
+  /**
+   * The result as the JSON the store keeps. One past RESULT_MAX_BYTES would bloat every read of its
+   * task: the task fails instead.
+   */
+  private resultThatFits(result: unknown): string {
     const limit = this.options.resultMaxBytes;
     const json = resultJson(result);
     // A string of n UTF-16 units is at most 3n bytes of UTF-8: most results need no count.
@@ -298,6 +301,7 @@ export class Worker {
     if (bytes > limit) {
       throw new NonRetryableError(`The result is ${bytes} bytes of JSON, more than RESULT_MAX_BYTES (${limit})`, 'RESULT_TOO_LARGE');
     }
+    return json;
   }
 
   private async recordFailure(task: TaskRecord, ref: AttemptRef, thrown: unknown, signal: AbortSignal, log: Logger): Promise<void> {

@@ -92,9 +92,9 @@ describe('completeAttempts', () => {
     await claimAttempts(t.db, [a, b, c].map((taskId) => ({ taskId, attempt: 1 })), worker);
     const done = await counted(() =>
       completeAttempts(t.db, [
-        { taskId: a, attempt: 1, result: { a: 1 } },
-        { taskId: b, attempt: 1, result: null },
-        { taskId: c, attempt: 2, result: 'stale' }, // not its running attempt
+        { taskId: a, attempt: 1, resultJson: '{"a":1}' },
+        { taskId: b, attempt: 1, resultJson: 'null' },
+        { taskId: c, attempt: 2, resultJson: '"stale"' }, // not its running attempt
       ]),
     );
     expect([...done.value.tasks.keys()].sort()).toEqual([a, b].sort());
