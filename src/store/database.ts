@@ -1,9 +1,10 @@
-import { CamelCasePlugin, Kysely, PostgresDialect, type ColumnType, type Generated, type LogEvent } from 'kysely';
+import { CamelCasePlugin, Kysely, type ColumnType, type Generated, type LogEvent } from 'kysely';
 import pg from 'pg';
 import type { JobStatus, TaskStatus } from '../domain/state-machine.js';
 import type { EventType } from '../domain/event-types.js';
 import type { BackoffPolicy } from '../domain/backoff.js';
 import type { JobProgressSnapshot } from '../domain/job-progress.js';
+import { SchemaScopedPostgresDialect } from './schema-introspector.js';
 
 /** JSON columns: read as parsed values, written as JSON text (pg would turn JS arrays into SQL arrays). */
 type JsonColumn<T = unknown> = ColumnType<T, string, string>;
@@ -161,7 +162,7 @@ export function createDatabase(options: DatabaseOptions): Db {
     client.on('error', () => {});
   });
   return new Kysely<Database>({
-    dialect: new PostgresDialect({ pool }),
+    dialect: new SchemaScopedPostgresDialect({ pool }, options.schema ?? 'public'),
     // Nested keys stay as written: payloads and results are the user's JSON, not our columns.
     plugins: [new CamelCasePlugin({ maintainNestedObjectKeys: true })],
     ...(options.onQuery ? { log: options.onQuery } : {}),
