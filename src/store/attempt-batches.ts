@@ -1,7 +1,8 @@
 import { sql, type Transaction } from 'kysely';
 import { taskProgressUnits } from '../domain/job-progress.js';
 import { taskStatusesAllowedBefore, type TaskStatus } from '../domain/state-machine.js';
-import type { Db } from './database.js';
+import { PREPARED, type Db } from './database.js';
+import { jobLotCtes, lotEvents, lotEventsColumn } from './job-lot-sql.js';
 import { recordJobChanges, type JobChanges, type NewJobEvent, type TaskStatusChange } from './job-bookkeeping.js';
 import type { AttemptRef } from './attempts.js';
 import type { JobEventRecord, TaskRecord } from './records.js';
@@ -17,9 +18,12 @@ import { settleDependants } from './task-dependencies.js';
  * loopback under load (a quarter of the worker's CPU went to the round trips' system calls), and
  * a claim and a completion written one task at a time took about 22 statements a task. The
  * bench's `process` rows before lots: 176 tasks/s at concurrency 10 and 232 at 50 (postgres
- * adapter); with lots: 359 and 1,063 (`npm run bench -- --rounds 3 --jobs 2000`, medians). A lot
- * costs the same handful of statements whatever its size: BEGIN, one statement for the tasks and
- * their attempt rows, the jobs' lock, update and events (`recordJobChanges`), COMMIT.
+ * adapter); with lots of one transaction each (BEGIN, the tasks' statement, the jobs' lock,
+ * update and events, COMMIT): 359 and 1,063 (`npm run bench -- --rounds 3 --jobs 2000`, medians).
+ * Now a claim lot, and a completion lot of tasks nothing depends on, is one autocommitted
+ * statement whatever its size: the tasks, their attempt rows and their jobs' bookkeeping
+ * (`jobLotCtes`), prepared once per connection (planning it cost more than running it). The
+ * figures since are in bench/RESULTS.md.
  *
  * Locks are taken in the order every writer takes them: the tasks by (job, rank), then the jobs
  * by id. A completion's dependants (released or cancelled) are settled task by task in the same
@@ -73,59 +77,99 @@ export async function claimAttempts(
   params: { readonly workerId: string; readonly leaseMs: number },
 ): Promise<ClaimedLot> {
   if (refs.length === 0) return { tasks: new Map(), events: [] };
-  return db.transaction().execute(async (trx) => {
-    const now = new Date();
-    const { rows } = await sql<TaskRecord & { previousStatus: TaskStatus }>`
-      with locked as (
-        select t.id, t.status as previous_status from tasks t
-        join unnest(${refs.map((ref) => ref.taskId)}::uuid[], ${refs.map((ref) => ref.attempt)}::int[]) as w(id, attempt) on w.id = t.id
-        where t.status = any(${CLAIMABLE}::text[]) and t.attempt = w.attempt - 1 and t.run_at <= ${now}
-        order by t.job_id, t.dependency_rank
-        for update of t
-      ), claimed as (
-        update tasks set status = 'RUNNING', attempt = tasks.attempt + 1, worker_id = ${params.workerId},
-          lease_expires_at = ${new Date(now.getTime() + params.leaseMs)}, started_at = coalesce(tasks.started_at, ${now}),
-          error = null, progress = null, updated_at = ${now}
-        from locked
-        where tasks.id = locked.id
-        returning tasks.*, locked.previous_status
-      ), attempts as (
-        insert into task_attempts (task_id, number, status, worker_id, started_at)
-        select id, attempt, 'RUNNING', ${params.workerId}, ${now} from claimed
-      )
-      select * from claimed`.execute(trx);
-    if (rows.length === 0) return { tasks: new Map(), events: [] };
-    const recorded = await recordJobChanges(
-      trx,
-      collectByJob(
-        rows.map(({ previousStatus, ...task }) => ({
-          jobId: task.jobId,
-          change: { from: previousStatus, to: 'RUNNING' },
-          events: [{ type: 'TASK_STARTED', taskId: task.id, data: { attempt: task.attempt, taskStatus: 'RUNNING' } }],
-        })),
-      ),
-      new Map(),
-    );
-    return { tasks: new Map(rows.map(({ previousStatus: _, ...task }) => [task.id, task])), events: allEvents(recorded) };
-  });
+  const now = new Date();
+  const { rows } = await sql<TaskRecord & { previousStatus: TaskStatus; lotEvents: unknown }>`${PREPARED}
+    with locked as (
+      select t.id, t.status as previous_status from tasks t
+      join unnest(${refs.map((ref) => ref.taskId)}::uuid[], ${refs.map((ref) => ref.attempt)}::int[]) as w(id, attempt) on w.id = t.id
+      where t.status = any(${CLAIMABLE}::text[]) and t.attempt = w.attempt - 1 and t.run_at <= ${now}
+      order by t.job_id, t.dependency_rank
+      for update of t
+    ), claimed as (
+      update tasks set status = 'RUNNING', attempt = tasks.attempt + 1, worker_id = ${params.workerId},
+        lease_expires_at = ${new Date(now.getTime() + params.leaseMs)}, started_at = coalesce(tasks.started_at, ${now}),
+        error = null, progress = null, updated_at = ${now}
+      from locked
+      where tasks.id = locked.id
+      returning tasks.*, locked.previous_status
+    ), attempts as (
+      insert into task_attempts (task_id, number, status, worker_id, started_at)
+      select id, attempt, 'RUNNING', ${params.workerId}, ${now} from claimed
+    ), changes as (
+      select job_id, id as task_id, dependency_rank as ord, previous_status as from_status, 'RUNNING'::text as to_status,
+        0::int8 as units_delta, 'TASK_STARTED'::text as event_type,
+        jsonb_build_object('attempt', attempt, 'taskStatus', 'RUNNING') as event_data
+      from claimed
+    ), ${jobLotCtes(now)}
+    select claimed.*, ${lotEventsColumn} from claimed`.execute(db);
+  return {
+    tasks: new Map(rows.map(({ previousStatus: _, lotEvents: __, ...task }) => [task.id, task])),
+    events: lotEvents(rows),
+  };
+}
+
+type CompletionItem = AttemptRef & { readonly resultJson: string };
+
+/** The lot's items as one JSON array, each result as the caller already serialised it (the worker checked its size on that text). */
+function completionsJson(items: readonly CompletionItem[]): string {
+  return `[${items.map((item) => `{"id":${JSON.stringify(item.taskId)},"attempt":${item.attempt},"result":${item.resultJson}}`).join(',')}]`;
 }
 
 /**
  * RUNNING this very attempt → SUCCEEDED with its result (JSON text), for every item that still matches.
- * One statement locks, fences, updates the tasks (their progress units too) and ends the attempt
- * rows; the dependants of those that have any are then settled one task at a time.
+ * Tasks nothing depends on (nearly all) are completed by one statement with their jobs'
+ * bookkeeping; the others, and any the statement fenced out, by `completeWithDependants`.
  */
-export async function completeAttempts(db: Db, items: readonly (AttemptRef & { readonly resultJson: string })[]): Promise<CompletedLot> {
+export async function completeAttempts(db: Db, items: readonly CompletionItem[]): Promise<CompletedLot> {
   if (items.length === 0) return { tasks: new Map(), events: [] };
+  const now = new Date();
+  // jsonb_to_recordset reads a JSON null as SQL NULL: a result of null is kept as JSON null.
+  const { rows } = await sql<TaskRecord & { previousUnits: number; lotEvents: unknown }>`${PREPARED}
+    with locked as (
+      select t.id, t.progress_units as previous_units, w.result from tasks t
+      join jsonb_to_recordset(${completionsJson(items)}::jsonb) as w(id uuid, attempt int, result jsonb) on w.id = t.id
+      where t.status = 'RUNNING' and t.attempt = w.attempt and t.dependant_count = 0
+      order by t.job_id, t.dependency_rank
+      for update of t
+    ), done as (
+      update tasks set status = 'SUCCEEDED', result = coalesce(locked.result, 'null'::jsonb), finished_at = ${now},
+        lease_expires_at = null, progress_units = ${SUCCEEDED_UNITS}, updated_at = ${now}
+      from locked
+      where tasks.id = locked.id
+      returning tasks.*, locked.previous_units
+    ), attempts as (
+      update task_attempts set status = 'SUCCEEDED', error = null, finished_at = ${now}
+      from done
+      where task_attempts.task_id = done.id and task_attempts.number = done.attempt
+    ), changes as (
+      select job_id, id as task_id, dependency_rank as ord, 'RUNNING'::text as from_status, 'SUCCEEDED'::text as to_status,
+        (${SUCCEEDED_UNITS} - previous_units)::int8 as units_delta, 'TASK_SUCCEEDED'::text as event_type,
+        jsonb_build_object('attempt', attempt, 'taskStatus', 'SUCCEEDED') as event_data
+      from done
+    ), ${jobLotCtes(now)}
+    select done.*, ${lotEventsColumn} from done`.execute(db);
+  const tasks = new Map<string, { task: TaskRecord; released: TaskRecord[] }>(
+    rows.map(({ previousUnits: _, lotEvents: __, ...task }) => [task.id, { task, released: [] }]),
+  );
+  const rest = items.filter((item) => !tasks.has(item.taskId));
+  if (rest.length === 0) return { tasks, events: lotEvents(rows) };
+  const slow = await completeWithDependants(db, rest);
+  for (const [id, ended] of slow.tasks) tasks.set(id, ended);
+  return { tasks, events: [...lotEvents(rows), ...slow.events] };
+}
+
+/**
+ * `completeAttempts` for tasks that others depend on, in one transaction: one statement locks,
+ * fences, updates the tasks (their progress units too) and ends the attempt rows; the dependants
+ * are then settled one task at a time, and the jobs' bookkeeping written by `recordJobChanges`.
+ */
+async function completeWithDependants(db: Db, items: readonly CompletionItem[]): Promise<CompletedLot> {
   return db.transaction().execute(async (trx) => {
     const now = new Date();
-    // Each result as the caller already serialised it (the worker checked its size on that text).
-    const wanted = `[${items.map((item) => `{"id":${JSON.stringify(item.taskId)},"attempt":${item.attempt},"result":${item.resultJson}}`).join(',')}]`;
-    // jsonb_to_recordset reads a JSON null as SQL NULL: a result of null is kept as JSON null.
     const { rows } = await sql<TaskRecord & { previousUnits: number }>`
       with locked as (
         select t.id, t.progress_units as previous_units, w.result from tasks t
-        join jsonb_to_recordset(${wanted}::jsonb) as w(id uuid, attempt int, result jsonb) on w.id = t.id
+        join jsonb_to_recordset(${completionsJson(items)}::jsonb) as w(id uuid, attempt int, result jsonb) on w.id = t.id
         where t.status = 'RUNNING' and t.attempt = w.attempt
         order by t.job_id, t.dependency_rank
         for update of t

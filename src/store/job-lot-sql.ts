@@ -1,0 +1,99 @@
+import { sql, type RawBuilder } from 'kysely';
+import { JOB_STATUSES, isFinalJobStatus, TASK_STATUSES, type TaskStatus } from '../domain/state-machine.js';
+import { jobStatusSql } from './job-status-sql.js';
+import type { JobEventRecord } from './records.js';
+
+/**
+ * The job bookkeeping of `recordJobChanges` (job-bookkeeping.ts), as CTEs that finish a statement
+ * which changed tasks: a claim or a completion lot is then one autocommitted statement instead
+ * of BEGIN, the tasks' statement, the jobs' lock, their update, the events' insert and COMMIT.
+ *
+ * The statement before these CTEs must define `changes`, one row per task it changed:
+ * `(job_id, task_id, ord, from_status, to_status, units_delta, event_type, event_data)`, where
+ * `ord` orders a job's task events and `units_delta` is how far the task moved its job's
+ * progress. From them: each job's counters and progress sum move, its status is derived again
+ * (`jobStatusSql`), its events are numbered after its last one (the tasks' events, then
+ * JOB_PROGRESS when its progress moved, then JOB_STATUS_CHANGED when its status did) and written,
+ * as the transactional path does, by the CTE `inserted_events` that `lotEventsColumn` reads.
+ *
+ * Lock order stays every writer's: `per_job` is an aggregate of `changes`, so every task row the
+ * statement updates is updated (and locked) before the first job row is locked; the jobs are
+ * then locked in id order. Locking re-reads a row another transaction committed meanwhile, and
+ * the new counters are worked out from that row.
+ */
+export function jobLotCtes(now: Date): RawBuilder<unknown> {
+  const countColumn = (status: TaskStatus): RawBuilder<number> => sql.raw(`${status.toLowerCase()}_count`);
+  const delta = (status: TaskStatus): RawBuilder<number> => sql.raw(`d_${status.toLowerCase()}`);
+  const each = (render: (status: TaskStatus) => RawBuilder<unknown>): RawBuilder<unknown> => sql.join(TASK_STATUSES.map(render));
+  const finalStatuses = JOB_STATUSES.filter(isFinalJobStatus);
+  return sql`
+    per_job as materialized (
+      select job_id, count(*)::int as task_events, sum(units_delta)::int8 as units_delta,
+        ${each((s) => sql`(count(*) filter (where to_status = ${s}) - count(*) filter (where from_status = ${s}))::int as ${delta(s)}`)}
+      from changes group by job_id
+    ), job_locked as materialized (
+      select * from jobs where id in (select job_id from per_job)
+      order by id
+      for no key update
+    ), job_next as materialized (
+      select l.id, l.status as old_status, l.event_seq as old_seq, l.finished_at as old_finished_at,
+        p.task_events, p.units_delta, l.progress_units + p.units_delta as units,
+        ${each((s) => sql`l.${countColumn(s)} + p.${delta(s)} as ${countColumn(s)}`)}
+      from job_locked l join per_job p on p.job_id = l.id
+    ), job_derived as materialized (
+      select n.*, ${jobStatusSql((s) => sql`n.${countColumn(s)}`)} as status from job_next n
+    ), job_written as (
+      update jobs set
+        ${each((s) => sql`${countColumn(s)} = d.${countColumn(s)}`)},
+        progress_units = d.units, status = d.status,
+        event_seq = d.old_seq + d.task_events + (d.units_delta <> 0)::int + (d.status <> d.old_status)::int,
+        finished_at = case when d.status = d.old_status then d.old_finished_at
+                           when d.status = any(${finalStatuses}::text[]) then ${now}::timestamptz else null end,
+        updated_at = ${now}
+      from job_derived d
+      where jobs.id = d.id
+    ), new_events as (
+      select c.job_id, (d.old_seq + row_number() over (partition by c.job_id order by c.ord, c.task_id))::int as seq,
+        c.task_id, c.event_type as type, c.event_data as data
+      from changes c join job_derived d on d.id = c.job_id
+      union all
+      select id, old_seq + task_events + 1, null, 'JOB_PROGRESS',
+        jsonb_build_object('jobProgress', jsonb_build_object('units', units, 'counts', jsonb_build_object(
+          ${each((s) => sql`${s}::text, ${countColumn(s)}`)})))
+      from job_derived where units_delta <> 0
+      union all
+      select id, old_seq + task_events + (units_delta <> 0)::int + 1, null, 'JOB_STATUS_CHANGED', jsonb_build_object('jobStatus', status)
+      from job_derived where status <> old_status
+    ), inserted_events as (
+      insert into job_events (job_id, seq, task_id, type, data)
+      select job_id, seq, task_id, type, data from new_events
+      returning id, job_id, seq, task_id, type, at, data
+    )`;
+}
+
+/**
+ * The events a statement wrote (its CTE `inserted_events … returning id, job_id, seq, task_id,
+ * type, at, data`), as JSON on its first row: a statement answers one kind of row (the tasks or
+ * the job it wrote), and every row carrying them would repeat them.
+ */
+export const lotEventsColumn = sql`case when row_number() over () = 1 then (
+    select jsonb_agg(jsonb_build_object('id', id::text, 'jobId', job_id, 'seq', seq, 'taskId', task_id, 'type', type, 'at', at, 'data', data)
+      order by job_id, seq)
+    from inserted_events
+  ) end as lot_events`;
+
+interface EventJson {
+  readonly id: string;
+  readonly jobId: string;
+  readonly seq: number;
+  readonly taskId: string | null;
+  readonly type: JobEventRecord['type'];
+  readonly at: string;
+  readonly data: JobEventRecord['data'];
+}
+
+/** The events `lotEventsColumn` brought back, as the store's records, each job's in seq order. */
+export function lotEvents(rows: readonly { readonly lotEvents?: unknown }[]): JobEventRecord[] {
+  const events = (rows[0]?.lotEvents ?? []) as EventJson[];
+  return events.map((event) => ({ ...event, at: new Date(event.at) }));
+}
