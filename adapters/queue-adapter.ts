@@ -23,6 +23,7 @@
  *   task rows; adapters that cannot share it (`transactionalEnqueue: false`) ignore it.
  */
 
+import type { RawBuilder } from 'kysely';
 import type { Db } from '../src/store/database.js';
 
 export interface Delivery {
@@ -86,6 +87,13 @@ export interface QueueAdapter {
   readonly name: string;
   readonly capabilities: AdapterCapabilities;
   enqueue(params: EnqueueParams): Promise<void>;
+  /**
+   * Offered by adapters with `transactionalEnqueue`: `enqueue` as a CTE (`name as (…)`) for a
+   * statement of the store's own, so that a submission writes its job, tasks, events and
+   * deliveries in one statement. The CTE modifies data: it runs whether or not the statement
+   * reads it. Throws, as `enqueue` would, on a closed adapter or an invalid delivery.
+   */
+  enqueueCte?(deliveries: readonly Delivery[]): RawBuilder<unknown>;
   consume(params: ConsumeParams): Consumer;
   /**
    * Calls `listener` when the adapter finds it has lost deliveries it had accepted (its server

@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import type { ConsumeParams, Consumer, EnqueueParams, QueueAdapter } from '../queue-adapter.js';
+import type { RawBuilder } from 'kysely';
+import type { ConsumeParams, Consumer, Delivery, EnqueueParams, QueueAdapter } from '../queue-adapter.js';
 import { assertValidDelivery } from '../queue-adapter.js';
 import type { Db } from '../../src/store/database.js';
 import { listenForNotifications, type NotificationListener } from '../../src/store/notification-listener.js';
 import { AcknowledgementBatcher } from './acknowledgement-batcher.js';
 import { PostgresConsumer, type ConsumerPort } from './postgres-consumer.js';
 import { claimDeliveries } from './sql/claim-deliveries.js';
-import { enqueueDeliveries } from './sql/enqueue-deliveries.js';
+import { enqueueDeliveries, enqueueDeliveriesCte } from './sql/enqueue-deliveries.js';
 import { nextClaimableAt, releaseDeliveries, renewDeliveryLocks } from './sql/settle-deliveries.js';
 
 export interface PostgresAdapterOptions {
@@ -24,6 +25,7 @@ export interface PostgresAdapterOptions {
 }
 
 export interface PostgresQueueAdapter extends QueueAdapter {
+  enqueueCte(deliveries: readonly Delivery[]): RawBuilder<unknown>;
   /** Dies as kill -9 would its process: no more claims, acknowledgements, renewals or LISTEN. */
   crash(): Promise<void>;
 }
@@ -32,7 +34,8 @@ export interface PostgresQueueAdapter extends QueueAdapter {
  * Deliveries as rows of `queue_deliveries` in the store's own database.
  *
  * - Enqueue is transactional: given the store's transaction, the rows and their NOTIFY commit
- *   with the task rows, so no task is ever committed without its delivery.
+ *   with the task rows, so no task is ever committed without its delivery; `enqueueCte` puts the
+ *   same insert into the store's own statement (a submission is then one statement).
  * - A consumer claims a batch in one statement (`FOR UPDATE SKIP LOCKED` in a CTE feeding
  *   `UPDATE … RETURNING`, see `sql/claim-deliveries.ts`), locks it for `lockMs`, renews the lock
  *   while handling, and deletes the row when the handle settles (acknowledgements are batched).
@@ -117,6 +120,12 @@ export function createPostgresAdapter(options: PostgresAdapterOptions): Postgres
       deliveries.forEach(assertValidDelivery);
       if (deliveries.length === 0) return;
       await enqueueDeliveries(executor ?? db, deliveries, channel);
+    },
+
+    enqueueCte(deliveries: readonly Delivery[]) {
+      if (closing !== undefined || dead) throw new Error('postgres queue adapter is closed: cannot enqueue');
+      deliveries.forEach(assertValidDelivery);
+      return enqueueDeliveriesCte(deliveries, channel);
     },
 
     consume(params: ConsumeParams): Consumer {

@@ -4,7 +4,7 @@ import type { EventBus } from '../events/event-bus.js';
 import { IdempotencyConflictError, NotFoundError } from '../errors/index.js';
 import type { Db } from '../store/database.js';
 import { isKeyTaken, jobHoldingKey, keyExpired, recordRequestHash, releaseExpiredKey } from '../store/idempotency-keys.js';
-import { insertJob, type NewJob } from '../store/insert-job.js';
+import { insertJob, type InsertedJob, type InsertedTask, type NewJob } from '../store/insert-job.js';
 import type { JobEventRecord, JobRecord, TaskRecord } from '../store/records.js';
 import * as commands from '../store/task-commands.js';
 import * as queries from '../store/queries.js';
@@ -83,18 +83,32 @@ export class JobService {
     }
   }
 
+  /**
+   * Without an idempotency key the submission is one statement: the job, its tasks, their events
+   * and, on an adapter that offers `enqueueCte`, their deliveries. A key's release and its
+   * request hash need a transaction around the insert.
+   */
   private async insert(newJob: NewJob, now: Date, claim?: KeyClaim): Promise<JobRecord> {
     const { db, adapter, bus } = this.options;
-    const dueDeliveries = (tasks: readonly TaskRecord[]): Delivery[] =>
+    const dueDeliveries = (tasks: readonly InsertedTask[]): Delivery[] =>
       tasks.filter((task) => isWaitingTaskStatus(task.status)).map(nextAttemptDelivery);
     const transactional = adapter.capabilities.transactionalEnqueue;
-    const inserted = await db.transaction().execute(async (trx) => {
-      if (claim?.releaseFrom) await releaseExpiredKey(trx, claim.releaseFrom.jobId, claim.key, claim.releaseFrom.finishedBefore);
-      const written = await insertJob(trx, newJob, now);
-      const job = claim ? await recordRequestHash(trx, written.job.id, claim.requestHash) : written.job;
-      if (transactional) await adapter.enqueue({ deliveries: dueDeliveries(written.tasks), executor: trx });
-      return { ...written, job };
-    });
+    const enqueueCte = adapter.enqueueCte?.bind(adapter);
+    let inserted: InsertedJob;
+    if (!claim && (enqueueCte || !transactional)) {
+      inserted = await insertJob(db, newJob, now, enqueueCte && ((tasks) => {
+        const deliveries = dueDeliveries(tasks);
+        return deliveries.length > 0 ? enqueueCte(deliveries) : undefined;
+      }));
+    } else {
+      inserted = await db.transaction().execute(async (trx) => {
+        if (claim?.releaseFrom) await releaseExpiredKey(trx, claim.releaseFrom.jobId, claim.key, claim.releaseFrom.finishedBefore);
+        const written = await insertJob(trx, newJob, now);
+        const job = claim ? await recordRequestHash(trx, written.job.id, claim.requestHash) : written.job;
+        if (transactional) await adapter.enqueue({ deliveries: dueDeliveries(written.tasks), executor: trx });
+        return { ...written, job };
+      });
+    }
     bus.publish(inserted.events);
     if (!transactional) await adapter.enqueue({ deliveries: dueDeliveries(inserted.tasks) });
     return inserted.job;

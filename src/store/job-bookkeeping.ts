@@ -152,15 +152,6 @@ async function writeJobRows(trx: Transaction<Database>, jobs: readonly JobRecord
 
 const EVENT_INSERT_CHUNK = 10_000;
 
-export async function insertJobEvents(
-  trx: Transaction<Database>,
-  jobId: string,
-  firstSeq: number,
-  events: readonly NewJobEvent[],
-): Promise<JobEventRecord[]> {
-  return (await insertManyJobEvents(trx, [{ jobId, firstSeq, events }])).get(jobId) ?? [];
-}
-
 /** Writes the events of several jobs, each numbered from its `firstSeq`; returns them by job, in order. */
 async function insertManyJobEvents(
   trx: Transaction<Database>,

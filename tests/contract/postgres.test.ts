@@ -87,6 +87,30 @@ describe('postgres adapter specifics', () => {
     }
   });
 
+  it("delivers what a statement of the store's wrote through enqueueCte, once, and nothing when that statement fails", async () => {
+    const adapter = await makeAdapter({ pollIntervalMs: 60_000 });
+    try {
+      const queue = uniqueQueue('cte');
+      const recorder = createRecorder();
+      adapter.consume({ queues: [queue], concurrency: 2, handle: recorder.handle });
+      await sleep(300);
+      const kept = makeDelivery(queue);
+      // Twice in one statement's worth of input: still one delivery (on conflict do nothing).
+      await sql`with ${adapter.enqueueCte([kept, kept])} select 1`.execute(testDb.db);
+      await waitFor(() => recorder.hasAll([kept]), 'the delivery written by the statement (woken by its NOTIFY)', 5_000);
+      const lost = makeDelivery(queue);
+      await expect(sql`with ${adapter.enqueueCte([lost])} select 1 / 0`.execute(testDb.db)).rejects.toThrow(/division by zero/);
+      await sleep(300);
+      expect(recorder.count(`${kept.taskId}:1`)).toBe(1);
+      expect(recorder.count(`${lost.taskId}:1`)).toBe(0);
+      expect(() => adapter.enqueueCte([{ ...makeDelivery(queue), runAt: new Date(Number.NaN) }])).toThrow(TypeError);
+      await adapter.close();
+      expect(() => adapter.enqueueCte([makeDelivery(queue)])).toThrow(/closed/);
+    } finally {
+      await adapter.close();
+    }
+  });
+
   it('keeps delivering after its LISTEN connection is terminated', async () => {
     const adapter = await makeAdapter({ pollIntervalMs: 60_000 });
     try {
