@@ -192,22 +192,31 @@ function statementName(text: string): string {
  * statement and runs it again, prepared afresh.
  */
 function prepareMarkedStatements(client: pg.PoolClient): void {
-  const query = client.query.bind(client) as (config: unknown, values?: unknown) => Promise<pg.QueryResult>;
+  // The client's own query, whatever form it is called in (text and values, a config, a callback).
+  const query = client.query.bind(client) as (...args: unknown[]) => Promise<pg.QueryResult>;
   const connection = (client as unknown as { connection: { parsedStatements: Record<string, string> } }).connection;
-  const patched = async (config: unknown, values?: unknown): Promise<pg.QueryResult> => {
-    if (typeof config !== 'string' || !config.startsWith(PREPARED_MARK)) return query(config, values);
-    const name = statementName(config);
+  const prepared = async (text: string, values: unknown): Promise<pg.QueryResult> => {
+    const name = statementName(text);
     try {
-      return await query({ name, text: config, values });
+      return await query({ name, text, values });
     } catch (error) {
       if ((error as { code?: string }).code !== '0A000' || !/cached plan/.test(String((error as Error).message))) throw error;
+      // Inside a transaction the failure aborted it and DEALLOCATE fails too: the caller gets the
+      // error, and the connection keeps knowing the statement exists until a DEALLOCATE succeeds.
+      await query(`deallocate ${name}`).catch(() => {
+        throw error;
+      });
       delete connection.parsedStatements[name];
-      await query(`deallocate ${name}`);
-      return query({ name, text: config, values });
+      return query({ name, text, values });
     }
   };
-  // Kysely calls query(text, values) and awaits the promise: the only form this must keep.
-  client.query = patched as typeof client.query;
+  client.query = ((...args: unknown[]) => {
+    const [text, values, callback] = args;
+    if (typeof text !== 'string' || !text.startsWith(PREPARED_MARK) || typeof callback === 'function' || typeof values === 'function') {
+      return query(...args);
+    }
+    return prepared(text, values);
+  }) as typeof client.query;
 }
 
 export function toJson(value: unknown): string {

@@ -40,6 +40,15 @@ describe('statements marked PREPARED', () => {
     expect((await marked()).rows).toHaveLength(2);
   });
 
+  it('inside a transaction, answer the cached-plan error itself: the transaction cannot run them again', async () => {
+    await marked();
+    await sql`alter table probe add column note text`.execute(database.db);
+    await expect(db.transaction().execute((trx) => sql`${PREPARED} select * from probe where id = any(${[1, 2]}::int[]) order by id`.execute(trx))).rejects.toThrow(
+      /cached plan must not change result type/,
+    );
+    expect((await marked()).rows[0]).toEqual({ id: 1, label: 'x', note: null });
+  });
+
   it('fail as any statement does on an error that is not about the cached plan', async () => {
     await expect(sql`${PREPARED} select 1 / ${0}::int`.execute(db)).rejects.toThrow(/division by zero/);
     expect((await marked()).rows).toHaveLength(2);
