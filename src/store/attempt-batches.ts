@@ -1,4 +1,4 @@
-import { sql, type Transaction } from 'kysely';
+import { sql, type RawBuilder, type Transaction } from 'kysely';
 import { taskProgressUnits } from '../domain/job-progress.js';
 import { taskStatusesAllowedBefore, type TaskStatus } from '../domain/state-machine.js';
 import { PREPARED, type Db } from './database.js';
@@ -116,19 +116,17 @@ function completionsJson(items: readonly CompletionItem[]): string {
 }
 
 /**
- * RUNNING this very attempt → SUCCEEDED with its result (JSON text), for every item that still matches.
- * Tasks nothing depends on (nearly all) are completed by one statement with their jobs'
- * bookkeeping; the others, and any the statement fenced out, by `completeWithDependants`.
+ * `locked`, `done` and `attempts`: locks and fences the items' tasks (RUNNING this very attempt;
+ * with `without dependants`, only those nothing depends on), makes them SUCCEEDED with their
+ * results and progress units, and ends their attempt rows. `done` returns the tasks and the
+ * units each counted before. jsonb_to_recordset reads a JSON null as SQL NULL: a result of null
+ * is kept as JSON null.
  */
-export async function completeAttempts(db: Db, items: readonly CompletionItem[]): Promise<CompletedLot> {
-  if (items.length === 0) return { tasks: new Map(), events: [] };
-  const now = new Date();
-  // jsonb_to_recordset reads a JSON null as SQL NULL: a result of null is kept as JSON null.
-  const { rows } = await sql<TaskRecord & { previousUnits: number; lotEvents: unknown }>`${PREPARED}
-    with locked as (
+function completionCtes(items: readonly CompletionItem[], now: Date, tasks: 'without dependants' | 'any'): RawBuilder<unknown> {
+  return sql`locked as (
       select t.id, t.progress_units as previous_units, w.result from tasks t
       join jsonb_to_recordset(${completionsJson(items)}::jsonb) as w(id uuid, attempt int, result jsonb) on w.id = t.id
-      where t.status = 'RUNNING' and t.attempt = w.attempt and t.dependant_count = 0
+      where t.status = 'RUNNING' and t.attempt = w.attempt ${tasks === 'without dependants' ? sql`and t.dependant_count = 0` : sql``}
       order by t.job_id, t.dependency_rank
       for update of t
     ), done as (
@@ -141,7 +139,19 @@ export async function completeAttempts(db: Db, items: readonly CompletionItem[])
       update task_attempts set status = 'SUCCEEDED', error = null, finished_at = ${now}
       from done
       where task_attempts.task_id = done.id and task_attempts.number = done.attempt
-    ), changes as (
+    )`;
+}
+
+/**
+ * RUNNING this very attempt → SUCCEEDED with its result (JSON text), for every item that still matches.
+ * Tasks nothing depends on (nearly all) are completed by one statement with their jobs'
+ * bookkeeping; the others, and any the statement fenced out, by `completeWithDependants`.
+ */
+export async function completeAttempts(db: Db, items: readonly CompletionItem[]): Promise<CompletedLot> {
+  if (items.length === 0) return { tasks: new Map(), events: [] };
+  const now = new Date();
+  const { rows } = await sql<TaskRecord & { previousUnits: number; lotEvents: unknown }>`${PREPARED}
+    with ${completionCtes(items, now, 'without dependants')}, changes as (
       select job_id, id as task_id, dependency_rank as ord, 'RUNNING'::text as from_status, 'SUCCEEDED'::text as to_status,
         (${SUCCEEDED_UNITS} - previous_units)::int8 as units_delta, 'TASK_SUCCEEDED'::text as event_type,
         jsonb_build_object('attempt', attempt, 'taskStatus', 'SUCCEEDED') as event_data
@@ -167,23 +177,7 @@ async function completeWithDependants(db: Db, items: readonly CompletionItem[]):
   return db.transaction().execute(async (trx) => {
     const now = new Date();
     const { rows } = await sql<TaskRecord & { previousUnits: number }>`
-      with locked as (
-        select t.id, t.progress_units as previous_units, w.result from tasks t
-        join jsonb_to_recordset(${completionsJson(items)}::jsonb) as w(id uuid, attempt int, result jsonb) on w.id = t.id
-        where t.status = 'RUNNING' and t.attempt = w.attempt
-        order by t.job_id, t.dependency_rank
-        for update of t
-      ), done as (
-        update tasks set status = 'SUCCEEDED', result = coalesce(locked.result, 'null'::jsonb), finished_at = ${now},
-          lease_expires_at = null, progress_units = ${SUCCEEDED_UNITS}, updated_at = ${now}
-        from locked
-        where tasks.id = locked.id
-        returning tasks.*, locked.previous_units
-      ), attempts as (
-        update task_attempts set status = 'SUCCEEDED', error = null, finished_at = ${now}
-        from done
-        where task_attempts.task_id = done.id and task_attempts.number = done.attempt
-      )
+      with ${completionCtes(items, now, 'any')}
       select * from done`.execute(trx);
     if (rows.length === 0) return { tasks: new Map(), events: [] };
     rows.sort((a, b) => (a.jobId < b.jobId ? -1 : a.jobId > b.jobId ? 1 : a.dependencyRank - b.dependencyRank));
