@@ -3,14 +3,22 @@ import type { Db } from '../../src/store/database.js';
 import { acknowledgeDeliveries } from './sql/settle-deliveries.js';
 
 /**
- * Acknowledgements written one statement per consumer per round: while one round is being
- * written the next collects, so a busy consumer deletes its finished rows in batches instead of
- * one round trip each. A failed write is reported and dropped: the rows' locks run out and the
- * deliveries come again, which the store's fenced claim turns into no-ops.
+ * How long an acknowledgement waits for its consumer's next claim to carry it. A busy consumer
+ * claims within a round trip or two of settling a delivery; an idle one claims at once.
+ */
+const RIDE_ALONG_MS = 20;
+
+/**
+ * A consumer's acknowledgements, written by its next claim (`take`) or, when none comes within
+ * RIDE_ALONG_MS (an idle or stopping consumer), by a statement of their own per consumer per
+ * round: while one round is written the next collects. A failed write is reported and dropped:
+ * the rows' locks run out and the deliveries come again, which the store's fenced claim turns
+ * into no-ops.
  */
 export class AcknowledgementBatcher {
   #pending = new Map<string, Delivery[]>();
   #writing: Promise<void> | undefined;
+  #timer: NodeJS.Timeout | undefined;
   #dropped = false;
 
   constructor(
@@ -23,11 +31,19 @@ export class AcknowledgementBatcher {
     const list = this.#pending.get(consumerId);
     if (list === undefined) this.#pending.set(consumerId, [delivery]);
     else list.push(delivery);
-    this.#writing ??= this.#writeRounds();
+    if (this.#writing === undefined) this.#timer ??= setTimeout(() => this.#write(), RIDE_ALONG_MS);
   }
 
-  /** Resolves once every acknowledgement added so far is written (or failed). */
+  /** The consumer's unwritten acknowledgements, handed to its claim statement to write. */
+  take(consumerId: string): Delivery[] {
+    const list = this.#pending.get(consumerId) ?? [];
+    this.#pending.delete(consumerId);
+    return list;
+  }
+
+  /** Writes what is pending now, and resolves once every acknowledgement added so far is written (or failed). */
   async flushed(): Promise<void> {
+    this.#write();
     while (this.#writing !== undefined) await this.#writing;
   }
 
@@ -35,6 +51,15 @@ export class AcknowledgementBatcher {
   drop(): void {
     this.#dropped = true;
     this.#pending.clear();
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #write(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    // Never with nothing pending: #writeRounds would then end before `??=` assigns it, for good.
+    if (this.#pending.size > 0) this.#writing ??= this.#writeRounds();
   }
 
   async #writeRounds(): Promise<void> {

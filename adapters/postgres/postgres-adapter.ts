@@ -38,7 +38,8 @@ export interface PostgresQueueAdapter extends QueueAdapter {
  *   same insert into the store's own statement (a submission is then one statement).
  * - A consumer claims a batch in one statement (`FOR UPDATE SKIP LOCKED` in a CTE feeding
  *   `UPDATE … RETURNING`, see `sql/claim-deliveries.ts`), locks it for `lockMs`, renews the lock
- *   while handling, and deletes the row when the handle settles (acknowledgements are batched).
+ *   while handling, and deletes the row when the handle settles: the acknowledgement rides on
+ *   the consumer's next claim, or goes in a batch of its own when none comes soon.
  *   A consumer that dies stops renewing; its rows become claimable when the lock runs out.
  * - Idle consumers sleep until the next delivery is due or `pollIntervalMs` passes; NOTIFY on a
  *   dedicated, self-reconnecting connection wakes them at once. The poll is the guarantee,
@@ -99,7 +100,15 @@ export function createPostgresAdapter(options: PostgresAdapterOptions): Postgres
 
   const port: ConsumerPort = {
     pollIntervalMs,
-    claim: (consumerId, queues, limit) => claimDeliveries(db, { queues, now: new Date(), limit, consumerId, lockMs }),
+    async claim(consumerId, queues, limit) {
+      const acknowledged = acknowledgements.take(consumerId);
+      try {
+        return await claimDeliveries(db, { queues, now: new Date(), limit, consumerId, lockMs, acknowledged });
+      } catch (error) {
+        for (const delivery of acknowledged) acknowledgements.add(consumerId, delivery); // written by the next claim or on their own
+        throw error;
+      }
+    },
     nextClaimableAt: (queues) => nextClaimableAt(db, queues),
     acknowledge: (consumerId, delivery) => acknowledgements.add(consumerId, delivery),
     release: (consumerId, deliveries) => releaseDeliveries(db, consumerId, deliveries),

