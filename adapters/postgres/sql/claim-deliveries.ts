@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Delivery } from '../../queue-adapter.js';
 import type { Db } from '../../../src/store/database.js';
-import { deliveryKeysJson } from './settle-deliveries.js';
+import { deleteAcknowledged, deliveryKeys } from './settle-deliveries.js';
 
 export interface ClaimParams {
   readonly queues: readonly string[];
@@ -40,18 +40,15 @@ interface ClaimedRow {
  * RETURNING does not keep the CTE's order, so the rows are sorted again here.
  */
 export async function claimDeliveries(db: Db, params: ClaimParams): Promise<Delivery[]> {
+  const acknowledged = params.acknowledged ?? [];
   const { rows } = await sql<ClaimedRow>`
-    with acknowledged as (
-      select task_id, attempt from jsonb_to_recordset(${deliveryKeysJson(params.acknowledged ?? [])}::jsonb) as k(task_id uuid, attempt integer)
-    ), deleted as (
-      delete from queue_deliveries as d using acknowledged as k
-      where d.task_id = k.task_id and d.attempt = k.attempt and d.locked_by = ${params.consumerId}
-    ), next as (
+    with acknowledged as (${deleteAcknowledged(params.consumerId, acknowledged)}),
+    next as (
       select task_id, attempt from queue_deliveries
       where queue = any(${params.queues}::text[])
         and run_at <= ${params.now}
         and (locked_until is null or locked_until < ${params.now})
-        and (task_id, attempt) not in (select task_id, attempt from acknowledged)
+        and (task_id, attempt) not in (select k.task_id, k.attempt from ${deliveryKeys(acknowledged)})
       order by priority desc, run_at, seq
       limit ${params.limit}
       for update skip locked

@@ -1,27 +1,32 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { Delivery } from '../../queue-adapter.js';
 import type { Db } from '../../../src/store/database.js';
 
 type DeliveryKey = Pick<Delivery, 'taskId' | 'attempt'>;
 
-/** Delivery keys as `jsonb_to_recordset(…) as k(task_id uuid, attempt integer)` reads them. */
-export function deliveryKeysJson(deliveries: readonly DeliveryKey[]): string {
-  return JSON.stringify(deliveries.map((d) => ({ task_id: d.taskId, attempt: d.attempt })));
+/** The deliveries' keys as a table `k(task_id, attempt)`, for a FROM or USING list. */
+export function deliveryKeys(deliveries: readonly DeliveryKey[]): RawBuilder<unknown> {
+  const json = JSON.stringify(deliveries.map((d) => ({ task_id: d.taskId, attempt: d.attempt })));
+  return sql`jsonb_to_recordset(${json}::jsonb) as k(task_id uuid, attempt integer)`;
 }
 
-/** Acknowledges handled deliveries (one statement for a batch); only the holder's lock counts. */
+/** Deletes handled deliveries; only the holder's lock counts. A statement, or a claim's CTE. */
+export function deleteAcknowledged(consumerId: string, deliveries: readonly DeliveryKey[]): RawBuilder<unknown> {
+  return sql`
+    delete from queue_deliveries as d using ${deliveryKeys(deliveries)}
+    where d.task_id = k.task_id and d.attempt = k.attempt and d.locked_by = ${consumerId}`;
+}
+
+/** Acknowledges handled deliveries (one statement for a batch). */
 export async function acknowledgeDeliveries(db: Db, consumerId: string, deliveries: readonly DeliveryKey[]): Promise<void> {
-  await sql`
-    delete from queue_deliveries as d
-    using jsonb_to_recordset(${deliveryKeysJson(deliveries)}::jsonb) as k(task_id uuid, attempt integer)
-    where d.task_id = k.task_id and d.attempt = k.attempt and d.locked_by = ${consumerId}`.execute(db);
+  await deleteAcknowledged(consumerId, deliveries).execute(db);
 }
 
 /** Gives claimed deliveries back untouched, due at once for any consumer (a stopping consumer's). */
 export async function releaseDeliveries(db: Db, consumerId: string, deliveries: readonly DeliveryKey[]): Promise<void> {
   await sql`
     update queue_deliveries as d set locked_by = null, locked_until = null
-    from jsonb_to_recordset(${deliveryKeysJson(deliveries)}::jsonb) as k(task_id uuid, attempt integer)
+    from ${deliveryKeys(deliveries)}
     where d.task_id = k.task_id and d.attempt = k.attempt and d.locked_by = ${consumerId}`.execute(db);
 }
 
