@@ -11,7 +11,7 @@ const RIDE_ALONG_MS = 20;
 /**
  * A consumer's acknowledgements, written by its next claim (`take`) or, when none comes within
  * RIDE_ALONG_MS (an idle or stopping consumer), by a statement of their own per consumer per
- * round: while one round is written the next collects. A failed write is reported and dropped:
+ * round, one round at a time. A failed write is reported and dropped:
  * the rows' locks run out and the deliveries come again, which the store's fenced claim turns
  * into no-ops.
  */
@@ -31,7 +31,7 @@ export class AcknowledgementBatcher {
     const list = this.#pending.get(consumerId);
     if (list === undefined) this.#pending.set(consumerId, [delivery]);
     else list.push(delivery);
-    if (this.#writing === undefined) this.#timer ??= setTimeout(() => this.#write(), RIDE_ALONG_MS);
+    this.#timer ??= setTimeout(() => this.#write(), RIDE_ALONG_MS);
   }
 
   /** The consumer's unwritten acknowledgements, handed to its claim statement to write. */
@@ -43,8 +43,10 @@ export class AcknowledgementBatcher {
 
   /** Writes what is pending now, and resolves once every acknowledgement added so far is written (or failed). */
   async flushed(): Promise<void> {
-    this.#write();
-    while (this.#writing !== undefined) await this.#writing;
+    while (this.#pending.size > 0 || this.#writing !== undefined) {
+      this.#write();
+      await this.#writing;
+    }
   }
 
   /** Forgets everything unwritten, as a killed process would. */
@@ -58,23 +60,21 @@ export class AcknowledgementBatcher {
   #write(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    // Never with nothing pending: #writeRounds would then end before `??=` assigns it, for good.
-    if (this.#pending.size > 0) this.#writing ??= this.#writeRounds();
+    // Never with nothing pending: #writeRound would then end before `??=` assigns it, for good.
+    if (this.#pending.size > 0) this.#writing ??= this.#writeRound();
   }
 
-  async #writeRounds(): Promise<void> {
+  /** What is pending now; what comes meanwhile waits for a claim again, or for the timer. */
+  async #writeRound(): Promise<void> {
+    const round = this.#pending;
+    this.#pending = new Map();
     try {
-      while (this.#pending.size > 0) {
-        const round = this.#pending;
-        this.#pending = new Map();
-        await Promise.all(
-          [...round].map(([consumerId, deliveries]) =>
-            acknowledgeDeliveries(this.db, consumerId, deliveries).catch(this.reportError),
-          ),
-        );
-      }
+      await Promise.all(
+        [...round].map(([consumerId, deliveries]) => acknowledgeDeliveries(this.db, consumerId, deliveries).catch(this.reportError)),
+      );
     } finally {
       this.#writing = undefined;
+      if (this.#pending.size > 0) this.#timer ??= setTimeout(() => this.#write(), RIDE_ALONG_MS);
     }
   }
 }
