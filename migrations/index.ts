@@ -9,6 +9,7 @@ import * as m0007 from './0007_idempotency_request_hash.js';
 import * as m0008 from './0008_job_progress.js';
 import * as m0009 from './0009_task_dependencies.js';
 import * as m0010 from './0010_jobs_finished_index.js';
+import * as m0011 from './0011_deferred_job_foreign_keys.js';
 
 /**
  * Every migration, by name, in order. Imported statically so the same code runs under tsx, vitest
@@ -25,4 +26,5 @@ export const migrations: Record<string, Migration> = {
   '0008_job_progress': m0008,
   '0009_task_dependencies': m0009,
   '0010_jobs_finished_index': m0010,
+  '0011_deferred_job_foreign_keys': m0011,
 };

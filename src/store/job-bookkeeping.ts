@@ -82,8 +82,8 @@ export async function recordJobChanges(
     .selectAll()
     .where(sql<boolean>`id = any(${[...byJob.keys()]}::uuid[])`)
     .orderBy('id')
-    // Not FOR UPDATE: a foreign-key check of this transaction's own writes may hold KEY SHARE on
-    // the job (a task row updated twice), and two such transactions would then deadlock upgrading.
+    // The mode the lot statements lock jobs in: no write changes a job's key. The foreign keys to
+    // jobs are checked at commit (migration 0011), so no KEY SHARE of this transaction is held here.
     .forNoKeyUpdate()
     .execute();
 

@@ -117,6 +117,9 @@ async function survives(deployment: Deployment, faultName: string, fault: () => 
     from task_attempts a join tasks t on t.id = a.task_id
     where t.job_id = ${fromGlobalId(jobId)}`.execute(deployment.db);
   const reruns = expectSequentialAttempts(attempts, TASKS, ['LEASE_EXPIRED', 'SHUTDOWN']);
+  // A deadlock is retried, yet it is a defect: every writer locks a job's tasks in rank order, then the job.
+  const deadlocked = [deployment.api, ...deployment.workers].filter((p) => p.output().includes('deadlock detected'));
+  expect(deadlocked.map((p) => p.output().slice(-2_000)), 'a process logged a deadlock').toEqual([]);
   console.info(
     `[fault:${faultName}] ${TASKS} tasks, fault after ${doneBefore} succeeded; job ${job.status} ${recoveredMs} ms after the fault; ${reruns} attempts re-run`,
   );

@@ -27,4 +27,16 @@ describe('migrations', () => {
     // Running again is a no-op.
     await migrateToLatest(testDb.db, testDb.schema);
   });
+
+  it('checks the foreign keys to the job row at commit, not while a transaction still has to lock the job', async () => {
+    testDb = await createTestDatabase({ migrate: false });
+    await migrateToLatest(testDb.db, testDb.schema);
+    const { rows } = await sql<{ name: string; deferred: boolean }>`
+      select conname as name, condeferred as deferred from pg_constraint
+      where contype = 'f' and confrelid = ${`"${testDb.schema}".jobs`}::regclass order by conname`.execute(testDb.db);
+    expect(rows).toEqual([
+      { name: 'job_events_job_id_fkey', deferred: true },
+      { name: 'tasks_job_id_fkey', deferred: true },
+    ]);
+  });
 });
