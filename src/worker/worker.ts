@@ -197,13 +197,20 @@ export class Worker {
       // Progress is best effort: a failed write is logged, never thrown into the handler.
       const report = (value: TaskProgressValue): Promise<void> =>
         progress.report(value).catch((error: unknown) => log.warn({ err: toError(error) }, 'progress write failed'));
-      const result = await this.execute(task, controller.signal, log, report);
-      const json = this.resultThatFits(result);
+      let json: string;
+      try {
+        json = this.resultThatFits(await this.execute(task, controller.signal, log, report));
+      } catch (thrown) {
+        await progress.flush().catch(() => {});
+        await this.recordFailure(task, ref, thrown, controller.signal, log);
+        return;
+      }
       await progress.flush().catch(() => {});
-      await this.completions.add({ ...ref, resultJson: json });
-    } catch (thrown) {
-      await progress.flush().catch(() => {});
-      await this.recordFailure(task, ref, thrown, controller.signal, log);
+      await this.completions.add({ ...ref, resultJson: json }).catch((error: unknown) => {
+        // The handler succeeded: a write that did not land is no failure of its attempt. The lease
+        // is no longer renewed, so the reaper ends the attempt and the task runs again.
+        log.error({ err: toError(error) }, 'the completion could not be written; the attempt ends when its lease runs out');
+      });
     } finally {
       this.leases?.release(ref);
       this.running.delete(task.id);
