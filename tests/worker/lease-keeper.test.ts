@@ -179,13 +179,23 @@ describe('the lease keeper renews from its own thread', () => {
   it('close() stops the thread and its connection, leaving no active handles', async () => {
     const workerId = `keeper-${newSchemaName()}`;
     const ref = await runningAttempt(workerId, 2_000);
-    // Settled: short-lived timers (a console flush, a query's own) come and go on their own.
+    // Settled: short-lived timers (a console flush, a query's own) come and go on their own, and
+    // sockets an earlier test closed may still be closing: the baseline is two equal looks in a row.
     const resources = async (): Promise<string[]> => {
       await sleep(100);
       return process.getActiveResourcesInfo().sort();
     };
+    const settled = async (): Promise<string[]> => {
+      let previous = await resources();
+      for (let look = 0; look < 50; look++) {
+        const current = await resources();
+        if (current.join() === previous.join()) return current;
+        previous = current;
+      }
+      throw new Error(`active resources never settled: ${previous.join(', ')}`);
+    };
     await leaseOf(ref); // the test's own pool is in the state it will be in afterwards
-    const before = await resources();
+    const before = await settled();
 
     const { keeper } = await startKeeper({ workerId, leaseMs: 2_000, heartbeatMs: 50 });
     keeper.hold(ref);
@@ -193,11 +203,21 @@ describe('the lease keeper renews from its own thread', () => {
     expect((await resources()).length).toBeGreaterThan(before.length);
 
     await keeper.close();
-    // Gone when close() resolves, not some time later; timers are compared once settled.
-    const withoutTimers = (list: string[]): string[] => list.filter((r) => r !== 'Timeout');
-    expect(withoutTimers(process.getActiveResourcesInfo().sort())).toEqual(withoutTimers(before));
+    // Gone when close() resolves, not some time later; timers are compared once settled. Fewer
+    // than before is no leak: the test's own pool may drop an idle connection meanwhile.
+    const extraBeyond = (baseline: readonly string[], list: readonly string[]): string[] => {
+      const left = [...baseline];
+      return list.filter((resource) => {
+        const at = left.indexOf(resource);
+        if (at === -1) return true;
+        left.splice(at, 1);
+        return false;
+      });
+    };
+    const withoutTimers = (list: readonly string[]): string[] => list.filter((r) => r !== 'Timeout');
+    expect(extraBeyond(withoutTimers(before), withoutTimers(process.getActiveResourcesInfo()))).toEqual([]);
     await leaseOf(ref);
-    expect(await resources()).toEqual(before);
+    expect(extraBeyond(before, await resources())).toEqual([]);
 
     await keeper.close(); // closing twice is harmless
     expect(() => keeper.hold(ref)).toThrow(/closed/);
