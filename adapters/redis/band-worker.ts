@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { toError } from '../../src/errors/to-error.js';
 import { openConsumerQueue } from './bee-queues.js';
 import type { BeeQueue, BeeQueueBasics, BeeQueueJob } from './bee-queues.js';
+import type { BeeQueueRedis, TakenJobs } from './bee-queue-redis.js';
 import { beeQueueKey } from './priority-bands.js';
 import { whenReady } from './redis-connections.js';
 
@@ -46,6 +47,16 @@ export class BandWorker {
   /** The queue, once it processes jobs. */
   get queue(): BeeQueue | undefined {
     return this.#queue;
+  }
+
+  /** Jobs of this band taken from Redis within `withinMs` that have not reached `process` yet. */
+  onTheirWay(withinMs: number): number {
+    return this.#takenJobs()?.onTheirWay(withinMs) ?? 0;
+  }
+
+  /** bee-queue's blocking client is a duplicate of ours, so it counts what its BRPOPLPUSH takes. */
+  #takenJobs(): TakenJobs | undefined {
+    return (this.#queue as unknown as { bclient?: BeeQueueRedis } | undefined)?.bclient?.taken;
   }
 
   /**
@@ -95,7 +106,10 @@ export class BandWorker {
         return;
       }
       this.#queue = queue;
-      queue.process(this.#options.concurrency, this.#options.process);
+      queue.process(this.#options.concurrency, (job) => {
+        this.#takenJobs()?.received(job.id);
+        return this.#options.process(job);
+      });
       return;
     }
   }

@@ -28,6 +28,8 @@ type LooseCommand = (this: IORedis, ...args: unknown[]) => Promise<unknown>;
  *   lost the scripts bee-queue loaded when its queue connected, and bee-queue never reloads them.
  */
 export class BeeQueueRedis extends IORedis {
+  /** As bee-queue's blocking client: the jobs its BRPOPLPUSH took that the consumer has not received yet. */
+  readonly taken = new TakenJobs();
   readonly #tracker: ConnectionTracker;
   #closing = false;
 
@@ -77,8 +79,19 @@ Object.defineProperty(BeeQueueRedis, 'name', { value: 'Redis' });
 const ioredisMulti = IORedis.prototype.multi as unknown as (this: IORedis, ...args: unknown[]) => unknown;
 const ioredisEvalsha = IORedis.prototype.evalsha as unknown as LooseCommand;
 const ioredisEval = IORedis.prototype.eval as unknown as LooseCommand;
+const ioredisBrpoplpush = IORedis.prototype.brpoplpush as unknown as LooseCommand;
 
 Object.defineProperties(BeeQueueRedis.prototype, {
+  brpoplpush: {
+    value(this: BeeQueueRedis, ...args: unknown[]): Promise<unknown> {
+      const callback = typeof args.at(-1) === 'function' ? (args.pop() as NodeCallback) : undefined;
+      const reply = ioredisBrpoplpush.apply(this, args).then((jobId) => {
+        if (typeof jobId === 'string') this.taken.add(jobId);
+        return jobId;
+      });
+      return callback === undefined ? reply : settleWith(reply, callback);
+    },
+  },
   multi: {
     value(this: BeeQueueRedis, ...args: unknown[]): unknown {
       const multi = ioredisMulti.apply(this, args);
@@ -98,6 +111,30 @@ Object.defineProperties(BeeQueueRedis.prototype, {
     },
   },
 });
+
+/**
+ * Jobs a consumer's blocking client moved from `waiting` to `active`, until they reach the consumer
+ * (bee-queue reads a job's data first, a round trip): in neither place a look can see, they are
+ * counted here. A job removed meanwhile never arrives; it stops counting after `withinMs`.
+ */
+export class TakenJobs {
+  readonly #since = new Map<string, number>();
+
+  add(jobId: string): void {
+    this.#since.set(jobId, Date.now());
+  }
+
+  received(jobId: string | undefined): void {
+    if (jobId !== undefined) this.#since.delete(jobId);
+  }
+
+  /** How many were taken within the last `withinMs` and have not been received. */
+  onTheirWay(withinMs: number): number {
+    const oldest = Date.now() - withinMs;
+    for (const [jobId, since] of this.#since) if (since < oldest) this.#since.delete(jobId);
+    return this.#since.size;
+  }
+}
 
 /** Collects the replies of commands sent one by one; `exec` calls back once all have answered. */
 export class NodeRedisBatch {

@@ -97,6 +97,9 @@ export class PrioritySlotGate {
       }
       this.#waiters.splice(this.#waiters.indexOf(best), 1);
       this.#inUse += 1;
+      // What they were held back for has come: their hold counts afresh from the next look, and
+      // the time this work runs is not counted as waiting for it.
+      for (const waiter of this.#waiters) if (waiter.rank < best.rank) waiter.heldSinceMs = undefined;
       best.grant(this.#slot());
     }
   }

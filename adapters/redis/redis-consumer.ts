@@ -142,13 +142,20 @@ export class RedisConsumer implements Consumer {
     }
   }
 
-  /** Whether a more urgent band of this consumer's queues has deliveries waiting in Redis. */
+  /** Whether a more urgent band of this consumer's queues has deliveries waiting in Redis, or taken and on their way here. */
   async #higherRanksWaiting(rank: number): Promise<boolean> {
-    const keys = this.#workers.filter((worker) => worker.rank > rank).map((worker) => worker.waitingKey);
-    if (keys.length === 0) return false;
+    const higher = this.#workers.filter((worker) => worker.rank > rank);
+    if (higher.length === 0) return false;
+    // Taken by this consumer and a round trip from the gate: neither in Redis' list nor here yet.
+    const onTheirWay = (): boolean => higher.some((worker) => worker.onTheirWay(MAX_HOLD_MS) > 0);
+    if (onTheirWay()) return true;
     const pipeline = this.#options.basics.client.pipeline();
-    for (const key of keys) pipeline.llen(key);
+    for (const worker of higher) pipeline.llen(worker.waitingKey);
     const replies = (await pipeline.exec()) ?? [];
-    return replies.some(([error, length]) => error === null && typeof length === 'number' && length > 0);
+    if (replies.some(([error, length]) => error === null && typeof length === 'number' && length > 0)) return true;
+    // One taken just before the LLENs is answered on the blocking connection, which may be read
+    // after this one: the replies that came in meanwhile are read before the answer is given.
+    await new Promise((resolve) => setImmediate(resolve));
+    return onTheirWay();
   }
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import Queue from 'bee-queue';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { BeeQueueRedis } from '../../adapters/redis/bee-queue-redis.js';
+import { BeeQueueRedis, TakenJobs } from '../../adapters/redis/bee-queue-redis.js';
 import { RedisConnections, whenReady } from '../../adapters/redis/redis-connections.js';
 import { listKeys, withRedis } from '../support/redis-keys.js';
 import { startRedisServer } from '../support/redis-server.js';
@@ -119,6 +119,25 @@ describe('BeeQueueRedis: bee-queue on ioredis', () => {
     expect(await worker.checkHealth()).toMatchObject({ waiting: 0, active: 0, delayed: 0 });
   });
 
+  it('counts a job its blocking duplicate took from `waiting` until the consumer says it received it', async () => {
+    const producer = openQueue('taken', { isWorker: false });
+    const worker = openQueue('taken', { removeOnSuccess: true });
+    await Promise.all([producer.ready(), worker.ready()]);
+    const blocking = (worker as unknown as { bclient: BeeQueueRedis }).bclient;
+    expect(blocking).toBeInstanceOf(BeeQueueRedis);
+    const seen: number[] = [];
+    worker.process(1, async (job) => {
+      // Taken from Redis and not received yet: neither in `waiting` nor at the consumer.
+      seen.push(blocking.taken.onTheirWay(60_000));
+      blocking.taken.received(job.id);
+      seen.push(blocking.taken.onTheirWay(60_000));
+    });
+    await producer.createJob({}).setId('one').save();
+    await waitUntil(() => seen.length === 2, 5_000);
+    expect(seen).toEqual([1, 0]);
+    expect(client.taken.onTheirWay(60_000)).toBe(0); // the shared client takes nothing
+  });
+
   it("runs bee-queue's scripts again after the server lost them (NOSCRIPT)", async () => {
     const queue = openQueue('noscript', { isWorker: false });
     await queue.ready();
@@ -136,3 +155,18 @@ async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs:
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+describe('TakenJobs', () => {
+  it('stops counting a job that never arrives once it was taken longer ago than asked', async () => {
+    const taken = new TakenJobs();
+    taken.add('lost');
+    taken.add('coming');
+    expect(taken.onTheirWay(60_000)).toBe(2);
+    taken.received('coming');
+    taken.received(undefined);
+    await new Promise((resolve) => setTimeout(resolve, 15));
+    expect(taken.onTheirWay(60_000)).toBe(1);
+    expect(taken.onTheirWay(5)).toBe(0);
+    expect(taken.onTheirWay(60_000)).toBe(0); // forgotten, not only left out
+  });
+});

@@ -114,6 +114,19 @@ describe('PrioritySlotGate', () => {
     expect(await hanging.acquire(LOW)).toBeDefined();
   });
 
+  it('counts a hold afresh once the urgent work it waited for came: the time that work runs is no waiting', async () => {
+    const subject = gate({ maxHoldMs: 300, relookMs: 10, higherRanksWaiting: async () => true });
+    const { granted } = acquireAll(subject, [LOW]);
+    await sleep(60);
+    const urgent = await subject.acquire(HIGH); // the work it was held back for
+    await sleep(350); // runs past the low waiter's first 300 ms of hold
+    urgent?.release();
+    await sleep(40);
+    expect(granted).toEqual([]); // held again, for more urgent work seen again
+    await sleep(400);
+    expect(granted).toHaveLength(1); // and let go once that hold reached maxHoldMs
+  });
+
   it('refuses waiters and later acquires once stopped; slots in use may still be released', async () => {
     const subject = gate();
     const slot = await subject.acquire(HIGH);
