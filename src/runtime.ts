@@ -4,7 +4,6 @@ import { heartbeatMs, roleProblem, type Config, type ProcessRole } from './confi
 import { createConfiguredAdapter } from './configured-adapter.js';
 import { openConfiguredDatabase } from './configured-database.js';
 import { createConfiguredEventBus } from './configured-event-bus.js';
-import { buildGraphqlServer } from './server/graphql-server.js';
 import { buildHealthServer } from './server/health-server.js';
 import { JobService } from './service/job-service.js';
 import type { Db } from './store/database.js';
@@ -109,6 +108,10 @@ export async function startJobQl(options: JobQlOptions): Promise<JobQl> {
       stack.push(() => health.stop());
       logger.info({ url, adapter: adapter.name }, 'jobql worker is ready');
     } else {
+      // Loaded only by the processes that serve it: a worker process without the schema and the
+      // server's modules is 22 MB smaller when ready (234 → 212 MB RSS) and 10 MB at its peak
+      // running 5,000 no-op jobs at concurrency 50 (257 → 247 MB; two runs each, postgres adapter).
+      const { buildGraphqlServer } = await import('./server/graphql-server.js');
       const server = buildGraphqlServer({ service, bus, logger, subscriptionResyncMs: config.SUBSCRIPTION_RESYNC_MS });
       url = await server.listen(config.PORT, config.HOST);
       // First on stop: no new requests while the worker drains.
