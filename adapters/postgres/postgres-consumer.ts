@@ -15,6 +15,12 @@ export interface ConsumerPort {
 }
 
 const MIN_WAKE_MS = 5;
+/**
+ * How long after a claim that left slots free the consumer looks up when its queues' next delivery
+ * is due. Not at once: at idle that claim's deliveries are being claimed as attempts and started
+ * right then, and the lookup would compete with them for the CPU.
+ */
+const NEXT_DUE_LOOKUP_DELAY_MS = 10;
 
 /**
  * One `consume` call. It claims as many deliveries as it has free slots, in one statement, when
@@ -32,6 +38,9 @@ export class PostgresConsumer implements Consumer {
   #filling: Promise<void> | undefined;
   #again = false;
   #timer: NodeJS.Timeout | undefined;
+  #timerDueAt = Number.POSITIVE_INFINITY;
+  #nextDueLookup: NodeJS.Timeout | undefined;
+  #nextDueQuery: Promise<void> | undefined;
   #stopped = false;
   #dead = false;
   #drained: Promise<void> | undefined;
@@ -69,7 +78,7 @@ export class PostgresConsumer implements Consumer {
   }
 
   async #fill(): Promise<void> {
-    let sleepMs = this.#port.pollIntervalMs;
+    let lookUpNextDue = false;
     try {
       do {
         this.#again = false;
@@ -81,24 +90,44 @@ export class PostgresConsumer implements Consumer {
           return;
         }
         for (const delivery of claimed) this.#start(delivery);
-        if (claimed.length < free && !this.#again) {
-          const next = await this.#port.nextClaimableAt(this.queues);
-          if (next !== null) sleepMs = Math.min(sleepMs, Math.max(MIN_WAKE_MS, next.getTime() - Date.now()));
-        }
+        lookUpNextDue = claimed.length < free;
       } while (this.#again && !this.#stopped);
     } catch (error) {
       this.#port.reportError(error);
     } finally {
-      this.#sleep(sleepMs);
+      this.#sleep(this.#port.pollIntervalMs);
+      if (lookUpNextDue) this.#lookUpNextDue();
     }
+  }
+
+  /** Wakes the consumer when its queues' next delivery is due, if that is before its timer. */
+  #lookUpNextDue(): void {
+    if (this.#nextDueLookup !== undefined || this.#nextDueQuery !== undefined || this.#stopped) return;
+    this.#nextDueLookup = setTimeout(() => {
+      this.#nextDueLookup = undefined;
+      this.#nextDueQuery = this.#port
+        .nextClaimableAt(this.queues)
+        .then((next) => {
+          if (next === null || this.#stopped) return;
+          const dueAt = Math.max(Date.now() + MIN_WAKE_MS, next.getTime());
+          if (dueAt < this.#timerDueAt) this.#sleep(dueAt - Date.now());
+        })
+        .catch((error: unknown) => this.#port.reportError(error))
+        .finally(() => {
+          this.#nextDueQuery = undefined;
+        });
+    }, NEXT_DUE_LOOKUP_DELAY_MS);
   }
 
   #sleep(ms: number): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#timerDueAt = Number.POSITIVE_INFINITY;
     if (this.#stopped) return;
+    this.#timerDueAt = Date.now() + ms;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
+      this.#timerDueAt = Number.POSITIVE_INFINITY;
       this.wake();
     }, ms);
   }
@@ -124,10 +153,12 @@ export class PostgresConsumer implements Consumer {
       this.#stopped = true;
       if (this.#timer !== undefined) clearTimeout(this.#timer);
       this.#timer = undefined;
+      clearTimeout(this.#nextDueLookup);
       this.#port.onStop(this);
     }
     this.#drained ??= (async () => {
       await this.#filling;
+      await this.#nextDueQuery;
       if (this.#inFlight.size > 0) {
         await new Promise<void>((resolve) => {
           this.#resolveDrained = resolve;
@@ -144,6 +175,7 @@ export class PostgresConsumer implements Consumer {
     this.#stopped = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
+    clearTimeout(this.#nextDueLookup);
     this.#resolveDrained?.();
   }
 }
