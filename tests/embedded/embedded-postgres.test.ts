@@ -79,14 +79,17 @@ async function query<T = Record<string, unknown>>(connectionString: string, sql:
 
 /** pids of live postmasters started on `clusterDir` (children retitle themselves, so only the postmaster matches). */
 async function postmastersOf(clusterDir: string): Promise<number[]> {
-  const pids: number[] = [];
+  const candidates = new Map<number, number>(); // pid → parent pid
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const argv = await readFile(`/proc/${entry}/cmdline`, 'utf8').then((s) => s.split('\0'), (): string[] => []);
     const d = argv.indexOf('-D');
-    if (argv[0]?.endsWith('/postgres') && d >= 0 && argv[d + 1] === clusterDir) pids.push(Number(entry));
+    if (!(argv[0]?.endsWith('/postgres') && d >= 0 && argv[d + 1] === clusterDir)) continue;
+    const status = await readFile(`/proc/${entry}/status`, 'utf8').catch(() => '');
+    candidates.set(Number(entry), Number(/^PPid:\s+(\d+)/m.exec(status)?.[1] ?? 0));
   }
-  return pids;
+  // A child the postmaster has just forked shows its command line until it sets its own title.
+  return [...candidates].filter(([, parent]) => !candidates.has(parent)).map(([pid]) => pid);
 }
 
 /** Zombie-aware: PID 1 in containers may reap orphans late, and kill(pid, 0) succeeds on zombies. */
