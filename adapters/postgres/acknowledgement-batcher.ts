@@ -31,7 +31,7 @@ export class AcknowledgementBatcher {
     const list = this.#pending.get(consumerId);
     if (list === undefined) this.#pending.set(consumerId, [delivery]);
     else list.push(delivery);
-    this.#timer ??= setTimeout(() => this.#write(), RIDE_ALONG_MS);
+    this.#armTimer();
   }
 
   /** The consumer's unwritten acknowledgements, handed to its claim statement to write. */
@@ -57,6 +57,11 @@ export class AcknowledgementBatcher {
     this.#timer = undefined;
   }
 
+  /** Writes what is pending after RIDE_ALONG_MS, unless a claim takes it first. */
+  #armTimer(): void {
+    this.#timer ??= setTimeout(() => this.#write(), RIDE_ALONG_MS);
+  }
+
   #write(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
@@ -74,7 +79,7 @@ export class AcknowledgementBatcher {
       );
     } finally {
       this.#writing = undefined;
-      if (this.#pending.size > 0) this.#timer ??= setTimeout(() => this.#write(), RIDE_ALONG_MS);
+      if (this.#pending.size > 0) this.#armTimer();
     }
   }
 }

@@ -119,6 +119,14 @@ export class PostgresConsumer implements Consumer {
     }, NEXT_DUE_LOOKUP_DELAY_MS);
   }
 
+  /** For good: once stopped, neither the sleep nor a next-due lookup is armed again. */
+  #clearTimers(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerDueAt = Number.POSITIVE_INFINITY;
+    clearTimeout(this.#nextDueLookup);
+  }
+
   #sleep(ms: number): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
@@ -151,9 +159,7 @@ export class PostgresConsumer implements Consumer {
   stop(): Promise<void> {
     if (!this.#stopped) {
       this.#stopped = true;
-      if (this.#timer !== undefined) clearTimeout(this.#timer);
-      this.#timer = undefined;
-      clearTimeout(this.#nextDueLookup);
+      this.#clearTimers();
       this.#port.onStop(this);
     }
     this.#drained ??= (async () => {
@@ -173,9 +179,7 @@ export class PostgresConsumer implements Consumer {
   crash(): void {
     this.#dead = true;
     this.#stopped = true;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    clearTimeout(this.#nextDueLookup);
+    this.#clearTimers();
     this.#resolveDrained?.();
   }
 }

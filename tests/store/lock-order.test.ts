@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renewLeases } from '../../src/store/attempts.js';
 import { insertJob } from '../../src/store/insert-job.js';
+import { waitFor } from '../support/jobql-process.js';
 import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '../support/test-database.js';
 
 /**
@@ -45,14 +46,18 @@ async function twoRunningTasksRankedAgainstTableOrder(workerId: string): Promise
   return { storedFirst, rankedFirst };
 }
 
-async function waitUntilBlocked(marker: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    const { rows } = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity
-      where wait_event_type = 'Lock' and query like ${`%${marker}%`} and pid <> pg_backend_pid()`.execute(t.db);
-    if (rows[0]!.n > 0) return;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  throw new Error(`no statement like ${marker} waited for a lock`);
+/** Until a statement like `marker` waits for a lock. */
+function waitUntilBlocked(marker: string): Promise<true> {
+  return waitFor(
+    `a statement like ${marker} to wait for a lock`,
+    async () => {
+      const { rows } = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity
+        where wait_event_type = 'Lock' and query like ${`%${marker}%`} and pid <> pg_backend_pid()`.execute(t.db);
+      return rows[0]!.n > 0 ? true : undefined;
+    },
+    2_000,
+    10,
+  );
 }
 
 describe('lock order', () => {

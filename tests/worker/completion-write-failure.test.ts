@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineTask } from '../../src/tasks/define-task.js';
+import { waitFor } from '../support/jobql-process.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { TEST_DATABASE_URL } from '../support/test-database.js';
 
@@ -21,16 +22,6 @@ afterEach(async () => {
 
 const succeeds = defineTask({ name: 'test.succeeds', payload: z.object({}), handler: () => ({ ok: true }) });
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 describe('a completion the store refuses', () => {
   it('leaves the attempt to its lease instead of failing it with the store error', { timeout: 30_000 }, async () => {
     app = await startTestApp({ env: { QUEUE_ADAPTER: 'memory', LEASE_MS: '1000', REAPER_INTERVAL_MS: '100' }, tasks: [succeeds] });
@@ -45,16 +36,26 @@ describe('a completion the store refuses', () => {
         when (old.status = 'RUNNING' and new.status = 'SUCCEEDED') execute function refuse_success();`);
 
     const job = await app.service.submitJob({ name: 'refused', tasks: [{ type: 'test.succeeds', payload: {} }] });
-    await waitFor('a refused completion', async () => {
-      const { rows } = await admin!.query<{ is_called: boolean }>('select is_called from refusals');
-      return rows[0]?.is_called ? true : undefined;
-    });
+    await waitFor(
+      'a refused completion',
+      async () => {
+        const { rows } = await admin!.query<{ is_called: boolean }>('select is_called from refusals');
+        return rows[0]?.is_called ? true : undefined;
+      },
+      20_000,
+      20,
+    );
     await admin.query('drop trigger refuse_success on tasks');
 
-    await waitFor('the job to succeed', async () => {
-      const [stored] = await app!.service.jobsByIds([job.id]);
-      return stored?.status === 'SUCCEEDED' ? stored : undefined;
-    });
+    await waitFor(
+      'the job to succeed',
+      async () => {
+        const [stored] = await app!.service.jobsByIds([job.id]);
+        return stored?.status === 'SUCCEEDED' ? stored : undefined;
+      },
+      20_000,
+      20,
+    );
     const { rows: attempts } = await sql<{ number: number; status: string; code: string | null }>`
       select a.number, a.status, a.error->>'code' as code from task_attempts a join tasks t on t.id = a.task_id
       where t.job_id = ${job.id} order by a.number`.execute(app.db);
