@@ -83,11 +83,14 @@ export class Worker {
   /** Claims and completions that come due together are written together (see attempt-batches.ts). */
   private readonly claims: WriteBatcher<Delivery, TaskRecord | undefined>;
   private readonly completions: WriteBatcher<AttemptRef & { readonly resultJson: string }, void>;
+  /** Successful outcomes not yet written; their slots already run the next deliveries. */
+  private readonly completing = new Set<Promise<void>>();
+  private readonly slots: number;
 
   constructor(private readonly options: WorkerOptions) {
     this.workerId = options.workerId ?? newWorkerId();
-    const slots = options.queues.reduce((sum, queue) => sum + (queue.concurrency ?? 0), options.concurrency);
-    this.threads = new HandlerThreadPool({ maxIdle: slots, logLevel: options.logger.level });
+    this.slots = options.queues.reduce((sum, queue) => sum + (queue.concurrency ?? 0), options.concurrency);
+    this.threads = new HandlerThreadPool({ maxIdle: this.slots, logLevel: options.logger.level });
     this.claims = new WriteBatcher((deliveries) => this.claimLot(deliveries), { maxBatch: MAX_LOT, maxInFlight: 1 });
     this.completions = new WriteBatcher((items) => this.completeLot(items), { maxBatch: MAX_LOT, maxInFlight: 1 });
   }
@@ -150,6 +153,7 @@ export class Worker {
         clearTimeout(graceTimer);
       }
     }
+    await Promise.all(this.completing);
     this.unsubscribeCancel?.();
     await this.threads.close();
     await this.leases?.close();
@@ -193,6 +197,7 @@ export class Worker {
     const progress = new ProgressWriter<TaskProgressValue>(async (value) => {
       this.options.bus.publish(await recordProgress(this.options.db, { ...ref, progress: value }));
     });
+    let completion: Promise<void> | undefined;
     try {
       // Progress is best effort: a failed write is logged, never thrown into the handler.
       const report = (value: TaskProgressValue): Promise<void> =>
@@ -206,15 +211,32 @@ export class Worker {
         return;
       }
       await progress.flush().catch(() => {});
-      await this.completions.add({ ...ref, resultJson: json }).catch((error: unknown) => {
+      completion = this.writeCompletion({ ...ref, resultJson: json }, log);
+    } finally {
+      this.running.delete(task.id);
+      if (completion === undefined) this.leases?.release(ref);
+    }
+    // The slot is free once the handler is done: its next delivery is claimed while this outcome
+    // is written, unless more outcomes than there are slots are still unwritten.
+    if (this.completing.size > this.slots) await completion;
+  }
+
+  /** Queues a successful outcome; the lease is held until it is written. */
+  private writeCompletion(item: AttemptRef & { readonly resultJson: string }, log: Logger): Promise<void> {
+    const ref: AttemptRef = { taskId: item.taskId, attempt: item.attempt };
+    const written: Promise<void> = this.completions
+      .add(item)
+      .catch((error: unknown) => {
         // The handler succeeded: a write that did not land is no failure of its attempt. The lease
         // is no longer renewed, so the reaper ends the attempt and the task runs again.
         log.error({ err: toError(error) }, 'the completion could not be written; the attempt ends when its lease runs out');
+      })
+      .finally(() => {
+        this.leases?.release(ref);
+        this.completing.delete(written);
       });
-    } finally {
-      this.leases?.release(ref);
-      this.running.delete(task.id);
-    }
+    this.completing.add(written);
+    return written;
   }
 
   private async execute(
