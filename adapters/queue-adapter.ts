@@ -60,11 +60,40 @@ export interface EnqueueParams {
   readonly executor?: Db;
 }
 
-export interface ConsumeParams {
+export interface ConsumeParams<T = never> {
   readonly queues: readonly string[];
   /** The most deliveries this consumer has in `handle` at once. */
   readonly concurrency: number;
+  /** `claimed` is what `companion` made of the delivery, when the adapter ran it. */
+  readonly handle: (delivery: Delivery, claimed?: T) => Promise<void>;
+  /** Run by adapters that claim in the store's database; the others ignore it. */
+  readonly companion?: ClaimCompanion<T>;
+}
+
+/** What a consumer that runs no companion needs of `consume`'s params. */
+export interface ConsumeBasics {
+  readonly queues: readonly string[];
+  readonly concurrency: number;
   readonly handle: (delivery: Delivery) => Promise<void>;
+}
+
+/**
+ * A write of the store's that rides in the statement claiming deliveries, so that what the
+ * worker does first with every delivery (claim its attempt) costs no round trip of its own.
+ *
+ * - `ctes(now)`: CTEs (`a as (…), b as (…)`) reading the deliveries the statement takes from the
+ *   CTE `taken (task_id, attempt)`; `now` is the claim's clock.
+ * - The statement returns one row per delivery taken: the delivery's columns (named
+ *   `delivery_…`), and `columns` of the relations `join` (`left join …`) adds to `taken`.
+ * - `read(rows)` turns those rows, in the statement's order, into one value for each; the
+ *   adapter hands each delivery its value in `handle`. If the statement fails, nothing of it
+ *   was written: neither the deliveries' claim nor the companion's.
+ */
+export interface ClaimCompanion<T> {
+  ctes(now: Date): RawBuilder<unknown>;
+  readonly columns: RawBuilder<unknown>;
+  readonly join: RawBuilder<unknown>;
+  read(rows: readonly Record<string, unknown>[]): T[];
 }
 
 export interface Consumer {
@@ -94,7 +123,7 @@ export interface QueueAdapter {
    * reads it. Throws, as `enqueue` would, on a closed adapter or an invalid delivery.
    */
   enqueueCte?(deliveries: readonly Delivery[]): RawBuilder<unknown>;
-  consume(params: ConsumeParams): Consumer;
+  consume<T>(params: ConsumeParams<T>): Consumer;
   /**
    * Calls `listener` when the adapter finds it has lost deliveries it had accepted (its server
    * restarted empty or was flushed), so the worker can enqueue again what the store holds.

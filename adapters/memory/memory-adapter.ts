@@ -129,7 +129,7 @@ export function createMemoryAdapter(options: MemoryAdapterOptions = {}): QueueAd
     // It dies with its process, which takes every consumer with it: nothing to report.
     onDeliveriesLost: () => () => {},
 
-    consume(params: ConsumeParams): Consumer {
+    consume<T>(params: ConsumeParams<T>): Consumer {
       if (closing !== undefined) throw new Error('memory queue adapter is closed: cannot consume');
       const consumer = new MemoryConsumer(params, consumerHooks);
       consumers.push(consumer);

@@ -1,4 +1,4 @@
-import type { ConsumeParams, Consumer, Delivery } from '../queue-adapter.js';
+import type { ConsumeBasics, Consumer, Delivery } from '../queue-adapter.js';
 
 export interface ConsumerHooks {
   /** The delivery's `handle` settled: acknowledge it and hand out more. */
@@ -18,7 +18,7 @@ export class MemoryConsumer implements Consumer {
   #drained: Promise<void> | undefined;
   #resolveDrained: (() => void) | undefined;
 
-  constructor(params: ConsumeParams, hooks: ConsumerHooks) {
+  constructor(params: ConsumeBasics, hooks: ConsumerHooks) {
     if (!Number.isInteger(params.concurrency) || params.concurrency < 1) {
       throw new RangeError(`consume: concurrency must be a positive integer, got ${params.concurrency}`);
     }

@@ -5,7 +5,7 @@ import { assertValidDelivery } from '../queue-adapter.js';
 import type { Db } from '../../src/store/database.js';
 import { listenForNotifications, type NotificationListener } from '../../src/store/notification-listener.js';
 import { AcknowledgementBatcher } from './acknowledgement-batcher.js';
-import { PostgresConsumer, type ConsumerPort } from './postgres-consumer.js';
+import { PostgresConsumer, type ConsumerHandle, type ConsumerPort } from './postgres-consumer.js';
 import { claimDeliveries } from './sql/claim-deliveries.js';
 import { enqueueDeliveries, enqueueDeliveriesCte } from './sql/enqueue-deliveries.js';
 import { nextClaimableAt, releaseDeliveries, renewDeliveryLocks } from './sql/settle-deliveries.js';
@@ -57,7 +57,7 @@ export function createPostgresAdapter(options: PostgresAdapterOptions): Postgres
     options.onError?.(error instanceof Error ? error : new Error(String(error)));
   };
 
-  const consumers = new Set<PostgresConsumer>();
+  const consumers = new Set<ConsumerHandle>();
   const acknowledgements = new AcknowledgementBatcher(db, reportError);
   let listener: NotificationListener | undefined;
   let renewTimer: NodeJS.Timeout | undefined;
@@ -100,10 +100,10 @@ export function createPostgresAdapter(options: PostgresAdapterOptions): Postgres
 
   const port: ConsumerPort = {
     pollIntervalMs,
-    async claim(consumerId, queues, limit) {
+    async claim(consumerId, queues, limit, companion) {
       const acknowledged = acknowledgements.take(consumerId);
       try {
-        return await claimDeliveries(db, { queues, now: new Date(), limit, consumerId, lockMs, acknowledged });
+        return await claimDeliveries(db, { queues, now: new Date(), limit, consumerId, lockMs, acknowledged }, companion);
       } catch (error) {
         for (const delivery of acknowledged) acknowledgements.add(consumerId, delivery); // written by the next claim or on their own
         throw error;
@@ -137,7 +137,7 @@ export function createPostgresAdapter(options: PostgresAdapterOptions): Postgres
       return enqueueDeliveriesCte(deliveries, channel);
     },
 
-    consume(params: ConsumeParams): Consumer {
+    consume<T>(params: ConsumeParams<T>): Consumer {
       if (closing !== undefined || dead) throw new Error('postgres queue adapter is closed: cannot consume');
       const consumer = new PostgresConsumer(`${instanceId}-${++consumerCount}`, params, port);
       consumers.add(consumer);

@@ -1,17 +1,27 @@
-import type { ConsumeParams, Consumer, Delivery } from '../queue-adapter.js';
+import type { ClaimCompanion, ConsumeParams, Consumer, Delivery } from '../queue-adapter.js';
 import { deliveryId } from '../queue-adapter.js';
+import type { ClaimedDelivery } from './sql/claim-deliveries.js';
 
 /** What a consumer needs from its adapter: the SQL, the clock of its polls, and error reports. */
 export interface ConsumerPort {
   readonly pollIntervalMs: number;
-  claim(consumerId: string, queues: readonly string[], limit: number): Promise<Delivery[]>;
+  claim<T>(consumerId: string, queues: readonly string[], limit: number, companion?: ClaimCompanion<T>): Promise<ClaimedDelivery<T>[]>;
   nextClaimableAt(queues: readonly string[]): Promise<Date | null>;
   acknowledge(consumerId: string, delivery: Delivery): void;
   release(consumerId: string, deliveries: readonly Delivery[]): Promise<void>;
   /** Resolves once the acknowledgements asked for so far are written. */
   flushAcknowledgements(): Promise<void>;
   reportError(error: unknown): void;
-  onStop(consumer: PostgresConsumer): void;
+  onStop(consumer: ConsumerHandle): void;
+}
+
+/** What the adapter does with its consumers, whatever their companion's type. */
+export interface ConsumerHandle extends Consumer {
+  readonly id: string;
+  readonly queues: readonly string[];
+  readonly holding: boolean;
+  wake(): void;
+  crash(): void;
 }
 
 const MIN_WAKE_MS = 5;
@@ -28,11 +38,12 @@ const NEXT_DUE_LOOKUP_DELAY_MS = 10;
  * queues is due or `pollIntervalMs` passed, whichever is first: the poll is what guarantees
  * progress when a notification is lost.
  */
-export class PostgresConsumer implements Consumer {
+export class PostgresConsumer<T> implements ConsumerHandle {
   readonly queues: readonly string[];
   readonly #id: string;
   readonly #concurrency: number;
-  readonly #handle: (delivery: Delivery) => Promise<void>;
+  readonly #handle: (delivery: Delivery, claimed?: T) => Promise<void>;
+  readonly #companion: ClaimCompanion<T> | undefined;
   readonly #port: ConsumerPort;
   readonly #inFlight = new Map<string, Delivery>();
   #filling: Promise<void> | undefined;
@@ -46,7 +57,7 @@ export class PostgresConsumer implements Consumer {
   #drained: Promise<void> | undefined;
   #resolveDrained: (() => void) | undefined;
 
-  constructor(id: string, params: ConsumeParams, port: ConsumerPort) {
+  constructor(id: string, params: ConsumeParams<T>, port: ConsumerPort) {
     if (!Number.isInteger(params.concurrency) || params.concurrency < 1) {
       throw new RangeError(`consume: concurrency must be a positive integer, got ${params.concurrency}`);
     }
@@ -55,6 +66,7 @@ export class PostgresConsumer implements Consumer {
     this.queues = [...params.queues];
     this.#concurrency = params.concurrency;
     this.#handle = params.handle;
+    this.#companion = params.companion;
     this.#port = port;
   }
 
@@ -84,12 +96,15 @@ export class PostgresConsumer implements Consumer {
         this.#again = false;
         const free = this.#concurrency - this.#inFlight.size;
         if (free <= 0) return; // a settling delivery wakes us
-        const claimed = await this.#port.claim(this.#id, this.queues, free);
-        if (this.#stopped) {
-          if (!this.#dead && claimed.length > 0) await this.#port.release(this.#id, claimed);
+        const claimed = await this.#port.claim(this.#id, this.queues, free, this.#companion);
+        if (this.#dead) return;
+        if (this.#stopped && this.#companion === undefined) {
+          if (claimed.length > 0) await this.#port.release(this.#id, claimed.map((taken) => taken.delivery));
           return;
         }
-        for (const delivery of claimed) this.#start(delivery);
+        // Stopped or not, what a companion wrote stays written (its attempts are claimed): they
+        // run, and the stop waits for them as for any delivery in flight.
+        for (const taken of claimed) this.#start(taken);
         lookUpNextDue = claimed.length < free;
       } while (this.#again && !this.#stopped);
     } catch (error) {
@@ -140,11 +155,11 @@ export class PostgresConsumer implements Consumer {
     }, ms);
   }
 
-  #start(delivery: Delivery): void {
+  #start({ delivery, claimed }: ClaimedDelivery<T>): void {
     const id = deliveryId(delivery);
     this.#inFlight.set(id, delivery);
-    void Promise.resolve(delivery)
-      .then((taken) => this.#handle(taken))
+    void Promise.resolve()
+      .then(() => this.#handle(delivery, claimed))
       .catch(() => {
         // Acknowledged whatever the outcome: failures and retries are the store's business.
       })

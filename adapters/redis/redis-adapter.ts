@@ -143,7 +143,7 @@ export function createRedisAdapter(options: RedisAdapterOptions): RedisQueueAdap
       if (deliveries.length > 0) await producer.enqueue(deliveries);
     },
 
-    consume(params: ConsumeParams): Consumer {
+    consume<T>(params: ConsumeParams<T>): Consumer {
       if (state !== 'open') throw new Error('redis queue adapter is closed: cannot consume');
       consumerClient ??= connections.create(`${connectionName}-consumer`, CONSUMER_RETRIES);
       const consumer = new RedisConsumer(params, {

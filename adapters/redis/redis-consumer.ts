@@ -1,5 +1,5 @@
 import { toError } from '../../src/errors/to-error.js';
-import type { ConsumeParams, Consumer, Delivery } from '../queue-adapter.js';
+import type { ConsumeBasics, Consumer, Delivery } from '../queue-adapter.js';
 import { BandWorker } from './band-worker.js';
 import type { BeeQueueBasics, BeeQueueJob } from './bee-queues.js';
 import { fromJobData } from './delivery-job-data.js';
@@ -51,7 +51,7 @@ export class RedisConsumer implements Consumer {
   #hasCrashed = false;
   #stopping: Promise<void> | undefined;
 
-  constructor(params: ConsumeParams, options: RedisConsumerOptions) {
+  constructor(params: ConsumeBasics, options: RedisConsumerOptions) {
     if (!Number.isInteger(params.concurrency) || params.concurrency < 1) {
       throw new RangeError(`consume: concurrency must be a positive integer, got ${params.concurrency}`);
     }

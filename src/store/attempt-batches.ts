@@ -22,8 +22,10 @@ import { settleDependants } from './task-dependencies.js';
  * update and events, COMMIT): 359 and 1,063 (`npm run bench -- --rounds 3 --jobs 2000`, medians).
  * Now a claim lot, and a completion lot of tasks nothing depends on, is one autocommitted
  * statement whatever its size: the tasks, their attempt rows and their jobs' bookkeeping
- * (`jobLotCtes`), prepared once per connection (planning it cost more than running it). The
- * figures since are in bench/RESULTS.md.
+ * (`jobLotCtes`), prepared once per connection (planning it cost more than running it). On the
+ * postgres adapter the claim lot is not a statement of its own: it rides in the delivery claim
+ * (`claimAttemptCtes`, src/worker/attempt-claim-companion.ts). The figures since are in
+ * bench/RESULTS.md.
  *
  * Locks are taken in the order every writer takes them: the tasks by (job, rank), then the jobs
  * by id. A completion's dependants (released or cancelled) are settled task by task in the same
@@ -71,17 +73,37 @@ function allEvents(recorded: Map<string, { events: JobEventRecord[] }>): JobEven
  * writer is waited for and its row read again, so a ref whose task moved on meanwhile is left out.
  * A claimed task's progress counts 0 before and after (waiting and fresh RUNNING tasks count 0).
  */
-export async function claimAttempts(
-  db: Db,
-  refs: readonly AttemptRef[],
-  params: { readonly workerId: string; readonly leaseMs: number },
-): Promise<ClaimedLot> {
+export async function claimAttempts(db: Db, refs: readonly AttemptRef[], params: AttemptClaimParams): Promise<ClaimedLot> {
   if (refs.length === 0) return { tasks: new Map(), events: [] };
   const now = new Date();
-  const { rows } = await sql<TaskRecord & { previousStatus: TaskStatus; lotEvents: unknown }>`${PREPARED}
-    with locked as (
+  const refsTable = sql`unnest(${refs.map((ref) => ref.taskId)}::uuid[], ${refs.map((ref) => ref.attempt)}::int[]) as w(id, attempt)`;
+  const { rows } = await sql<ClaimedAttemptRow>`${PREPARED}
+    with ${claimAttemptCtes(refsTable, now, params)}
+    select ${claimedAttemptColumns} from claimed`.execute(db);
+  return claimedLot(rows);
+}
+
+export interface AttemptClaimParams {
+  readonly workerId: string;
+  readonly leaseMs: number;
+}
+
+/** A row of `claimedAttemptColumns`: the claimed task, and on the statement's first row the lot's events. */
+export type ClaimedAttemptRow = TaskRecord & { readonly previousStatus: TaskStatus; readonly lotEvents: unknown };
+
+/** What a statement ending in `claimAttemptCtes` selects from `claimed`, one row per claimed task. */
+export const claimedAttemptColumns = sql`claimed.*, ${lotEventsColumn}`;
+
+/**
+ * The attempt claim as CTEs (`locked`, `claimed`, `attempts`, `changes` and the jobs'
+ * bookkeeping), for the refs in `refsTable`, a FROM item with columns `w(id, attempt)`: the
+ * claim's own statement, or a delivery claim's (the postgres adapter claims the deliveries and
+ * their attempts in one statement, see src/worker/attempt-claim-companion.ts).
+ */
+export function claimAttemptCtes(refsTable: RawBuilder<unknown>, now: Date, params: AttemptClaimParams): RawBuilder<unknown> {
+  return sql`locked as (
       select t.id, t.status as previous_status from tasks t
-      join unnest(${refs.map((ref) => ref.taskId)}::uuid[], ${refs.map((ref) => ref.attempt)}::int[]) as w(id, attempt) on w.id = t.id
+      join ${refsTable} on w.id = t.id
       where t.status = any(${CLAIMABLE}::text[]) and t.attempt = w.attempt - 1 and t.run_at <= ${now}
       order by t.job_id, t.dependency_rank
       for update of t
@@ -100,12 +122,17 @@ export async function claimAttempts(
         0::int8 as units_delta, 'TASK_STARTED'::text as event_type,
         jsonb_build_object('attempt', attempt, 'taskStatus', 'RUNNING') as event_data
       from claimed
-    ), ${jobLotCtes(now)}
-    select claimed.*, ${lotEventsColumn} from claimed`.execute(db);
-  return {
-    tasks: new Map(rows.map(({ previousStatus: _, lotEvents: __, ...task }) => [task.id, task])),
-    events: lotEvents(rows),
-  };
+    ), ${jobLotCtes(now)}`;
+}
+
+/** The lot that `claimedAttemptColumns` rows describe (rows with no task, of a left join, are skipped). */
+export function claimedLot(rows: readonly Partial<ClaimedAttemptRow>[]): ClaimedLot {
+  const events = lotEvents(rows.filter((row) => row.lotEvents != null));
+  const tasks = new Map<string, TaskRecord>();
+  for (const { previousStatus: _, lotEvents: __, ...task } of rows) {
+    if (task.id !== undefined && task.id !== null) tasks.set(task.id, task as TaskRecord);
+  }
+  return { tasks, events };
 }
 
 type CompletionItem = AttemptRef & { readonly resultJson: string };

@@ -19,6 +19,7 @@ import { WriteBatcher } from './write-batcher.js';
 import { startLeaseKeeper, type LeaseKeeper } from './lease-keeper.js';
 import { ProgressWriter } from './progress-writer.js';
 import { deliveriesAfter } from './deliveries.js';
+import { attemptClaimCompanion, type ClaimedAttempt } from './attempt-claim-companion.js';
 import { resultJson } from './result-json.js';
 import type { Loop } from './every.js';
 import { startMaintenanceLoop } from './maintenance-loop.js';
@@ -124,7 +125,10 @@ export class Worker {
       retention: this.options.retention,
     });
     const plans = planConsumers(this.options.queues, this.options.concurrency);
-    for (const plan of plans) this.consumers.push(adapter.consume({ ...plan, handle: (delivery) => this.handle(delivery) }));
+    const companion = attemptClaimCompanion({ workerId: this.workerId, leaseMs: this.options.leaseMs }, (lot) => bus.publish(lot.events));
+    for (const plan of plans) {
+      this.consumers.push(adapter.consume({ ...plan, handle: (delivery, claimed) => this.handle(delivery, claimed), companion }));
+    }
     this.options.logger.info({ workerId: this.workerId, consumers: plans }, 'worker started');
   }
 
@@ -160,8 +164,9 @@ export class Worker {
     this.leases = undefined;
   }
 
-  private async handle(delivery: Delivery): Promise<void> {
-    const task = await this.claims.add(delivery);
+  /** `claimed`: the attempt the adapter's claim already claimed; otherwise it is claimed here, in a lot. */
+  private async handle(delivery: Delivery, claimed?: ClaimedAttempt): Promise<void> {
+    const task = claimed ? claimed.task : await this.claims.add(delivery);
     if (!task) return; // a duplicate or stale delivery: someone else has it, or it is done
     await this.run(task);
   }

@@ -1,6 +1,7 @@
 import { sql, type LogEvent } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresAdapter, type PostgresQueueAdapter } from '../../adapters/postgres/postgres-adapter.js';
+import type { ClaimCompanion } from '../../adapters/queue-adapter.js';
 import { createDatabase, type Db } from '../../src/store/database.js';
 import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '../support/test-database.js';
 import { createRecorder, makeDeliveries, makeDelivery, sleep, uniqueQueue, waitFor } from './contract-helpers.js';
@@ -181,6 +182,59 @@ describe('postgres adapter specifics', () => {
       expect(await remaining(queue)).toBe(0);
     } finally {
       await adapter.close();
+    }
+  });
+
+  it("runs a claim companion's CTEs in the claim's statement and hands each delivery its value", async () => {
+    await sql`create table companion_marks (task_id uuid, attempt int)`.execute(testDb.db);
+    const companion: ClaimCompanion<string> = {
+      ctes: () => sql`marked as (insert into companion_marks select task_id, attempt from taken returning task_id, attempt)`,
+      columns: sql`marked.task_id as marked_task_id`,
+      join: sql`left join marked on marked.task_id = taken.task_id and marked.attempt = taken.attempt`,
+      read: (rows) => rows.map((row) => `marked ${String(row['markedTaskId'])}`),
+    };
+    const adapter = await makeAdapter();
+    try {
+      const queue = uniqueQueue('companion');
+      const deliveries = makeDeliveries(queue, 20);
+      await adapter.enqueue({ deliveries });
+      const seen = new Map<string, string | undefined>();
+      adapter.consume({ queues: [queue], concurrency: 3, companion, handle: async (d, claimed) => void seen.set(d.taskId, claimed) });
+      await waitFor(() => seen.size === deliveries.length, '20 deliveries', 10_000);
+      expect([...seen].sort()).toEqual(deliveries.map((d) => [d.taskId, `marked ${d.taskId}`]).sort());
+      const { rows } = await sql<{ n: string }>`select count(*) as n from companion_marks`.execute(testDb.db);
+      expect(Number(rows[0]?.n)).toBe(deliveries.length);
+    } finally {
+      await adapter.close();
+      await sql`drop table companion_marks`.execute(testDb.db);
+    }
+  });
+
+  it('writes neither the claim nor its companion when the companion fails', async () => {
+    const failures: Error[] = [];
+    const companion: ClaimCompanion<undefined> = {
+      ctes: () => sql`failing as (select 1 / (count(*) - count(*)) as x from taken)`,
+      columns: sql`failing.x`,
+      join: sql`cross join failing`,
+      read: (rows) => rows.map(() => undefined),
+    };
+    const db = createDatabase({ connectionString: TEST_DATABASE_URL, schema: testDb.schema, maxConnections: 2 });
+    const adapter = createPostgresAdapter({ db, connectionString: TEST_DATABASE_URL, channel: `jobql_deliveries_${testDb.schema}`, onError: (e) => failures.push(e) });
+    try {
+      const queue = uniqueQueue('failing-companion');
+      const deliveries = makeDeliveries(queue, 5);
+      await adapter.enqueue({ deliveries });
+      const recorder = createRecorder();
+      adapter.consume({ queues: [queue], concurrency: 5, companion, handle: recorder.handle });
+      await waitFor(() => failures.length >= 2, 'two failed claims', 10_000);
+      expect(failures[0]?.message).toMatch(/division by zero/);
+      expect(recorder.handled).toEqual([]);
+      const { rows } = await sql<{ locked: string; n: string }>`
+        select count(*) as n, count(locked_by) as locked from queue_deliveries where queue = ${queue}`.execute(testDb.db);
+      expect(rows).toEqual([{ n: '5', locked: '0' }]);
+    } finally {
+      await adapter.close();
+      await db.destroy();
     }
   });
 

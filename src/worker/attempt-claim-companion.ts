@@ -1,0 +1,34 @@
+import { sql } from 'kysely';
+import type { ClaimCompanion } from '../../adapters/queue-adapter.js';
+import { claimAttemptCtes, claimedAttemptColumns, claimedLot, type AttemptClaimParams, type ClaimedAttemptRow, type ClaimedLot } from '../store/attempt-batches.js';
+import type { TaskRecord } from '../store/records.js';
+
+/** What the claim made of one delivery: its task, now RUNNING this attempt, or none (fenced out). */
+export interface ClaimedAttempt {
+  readonly task: TaskRecord | undefined;
+}
+
+/**
+ * The worker's attempt claim, run by the delivery claim's own statement on an adapter that claims
+ * in the store's database (postgres): a delivery reaches the worker with its attempt claimed, one
+ * round trip where there were two. The attempts are fenced as in `claimAttempts`: a stale or
+ * duplicate delivery comes with no task. `onLot` gets each statement's lot, whose events are
+ * published once it has committed.
+ */
+export function attemptClaimCompanion(params: AttemptClaimParams, onLot: (lot: ClaimedLot) => void): ClaimCompanion<ClaimedAttempt> {
+  return {
+    ctes: (now) => claimAttemptCtes(sql`(select task_id as id, attempt from taken) as w`, now, params),
+    columns: claimedAttemptColumns,
+    join: sql`left join claimed on claimed.id = taken.task_id and claimed.attempt = taken.attempt`,
+    read(rows) {
+      const lot = claimedLot(rows.map(taskColumns));
+      onLot(lot);
+      return rows.map((row) => ({ task: lot.tasks.get(row['deliveryTaskId'] as string) }));
+    },
+  };
+}
+
+/** The row without the delivery's own columns (`delivery_…`, camel-cased): the task's, as `claimAttempts` returns them. */
+function taskColumns(row: Readonly<Record<string, unknown>>): Partial<ClaimedAttemptRow> {
+  return Object.fromEntries(Object.entries(row).filter(([key]) => !/^delivery[A-Z]/.test(key))) as Partial<ClaimedAttemptRow>;
+}
