@@ -210,6 +210,31 @@ describe('postgres adapter specifics', () => {
     }
   });
 
+  it("runs the deliveries a companion claimed when the consumer stopped while claiming them", async () => {
+    // The companion's work is written (an attempt claimed): releasing its deliveries would strand it.
+    const companion: ClaimCompanion<string> = {
+      ctes: () => sql`slow as (select pg_sleep(0.3) as slept)`,
+      columns: sql`'claimed' as how`,
+      join: sql`cross join slow`,
+      read: (rows) => rows.map((row) => String(row['how'])),
+    };
+    const adapter = await makeAdapter({ pollIntervalMs: 60_000 });
+    try {
+      const queue = uniqueQueue('stop-companion');
+      const deliveries = makeDeliveries(queue, 3);
+      await adapter.enqueue({ deliveries });
+      const seen: (string | undefined)[] = [];
+      const consumer = adapter.consume({ queues: [queue], concurrency: 3, companion, handle: async (_d, claimed) => void seen.push(claimed) });
+      await sleep(100); // the claim is in its pg_sleep
+      await consumer.stop();
+      expect(seen).toEqual(['claimed', 'claimed', 'claimed']);
+      const { rows } = await sql<{ n: string }>`select count(*) as n from queue_deliveries where queue = ${queue}`.execute(testDb.db);
+      expect(Number(rows[0]?.n)).toBe(0);
+    } finally {
+      await adapter.close();
+    }
+  });
+
   it('writes neither the claim nor its companion when the companion fails', async () => {
     const failures: Error[] = [];
     const companion: ClaimCompanion<undefined> = {
