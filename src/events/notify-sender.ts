@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Db } from '../store/database.js';
+import { PREPARED, type Db } from '../store/database.js';
 
 export interface NotifySender {
   /** Queues NOTIFYs; they go out in the order queued, whatever pool connection carries them. */
@@ -14,7 +14,9 @@ const BATCH = 100;
 /**
  * Sends NOTIFYs through the pool one statement at a time, so a later one never overtakes an
  * earlier one on another connection. What is queued while a statement runs goes in the next,
- * one `pg_notify` per row in array order, so a burst of publishes costs few round trips.
+ * one `pg_notify` per row in array order, so a burst of publishes costs few round trips. The
+ * statement is prepared: parsed and planned each time, it took about 0.25 ms of server time (0.06
+ * prepared), and a worker at concurrency 1 sends two per task (server log, 500 tasks).
  */
 export function createNotifySender(db: Db, onError: (error: unknown) => void): NotifySender {
   const queue: { channel: string; payload: string }[] = [];
@@ -26,7 +28,7 @@ export function createNotifySender(db: Db, onError: (error: unknown) => void): N
     while (queue.length > 0) {
       const batch = queue.splice(0, BATCH);
       try {
-        await sql`
+        await sql`${PREPARED}
           select pg_notify(t.channel, t.payload)
           from unnest(${batch.map((n) => n.channel)}::text[], ${batch.map((n) => n.payload)}::text[])
             with ordinality as t(channel, payload, n)
