@@ -48,7 +48,8 @@ export interface ClaimedDelivery<T> {
  * claim read and sorted the whole backlog (2,000 due rows: seq scan and sort, 2.4 ms of a 3.3 ms
  * execution; now an index scan that stops at `limit`). The statement is prepared: planning it
  * took more server time than running it. At concurrency 10, end to end on the bench (2,000 jobs,
- * two interleaved pairs), 344 and 361 jobs/s went to 398 and 416.
+ * two interleaved pairs), 344 and 361 jobs/s went to 398 and 416; the adapter alone handing out a
+ * backlog of 20,000 at concurrency 10 took 39.0 and 38.6 s before, 21.9 and 19.2 s after.
  *
  * A `companion` (ConsumeParams) adds its CTEs after `taken`: the worker's attempt claim, so a
  * delivery arrives with its attempt claimed, in one round trip and one statement where there
