@@ -60,21 +60,19 @@ export interface EnqueueParams {
   readonly executor?: Db;
 }
 
-export interface ConsumeParams<T = never> {
+/** What a consumer that runs no companion needs of `consume`'s params. */
+export interface ConsumeBasics {
   readonly queues: readonly string[];
   /** The most deliveries this consumer has in `handle` at once. */
   readonly concurrency: number;
+  readonly handle: (delivery: Delivery) => Promise<void>;
+}
+
+export interface ConsumeParams<T = never> extends Omit<ConsumeBasics, 'handle'> {
   /** `claimed` is what `companion` made of the delivery, when the adapter ran it. */
   readonly handle: (delivery: Delivery, claimed?: T) => Promise<void>;
   /** Run by adapters that claim in the store's database; the others ignore it. */
   readonly companion?: ClaimCompanion<T>;
-}
-
-/** What a consumer that runs no companion needs of `consume`'s params. */
-export interface ConsumeBasics {
-  readonly queues: readonly string[];
-  readonly concurrency: number;
-  readonly handle: (delivery: Delivery) => Promise<void>;
 }
 
 /**

@@ -130,7 +130,7 @@ export function claimedLot(rows: readonly Partial<ClaimedAttemptRow>[]): Claimed
   const events = lotEvents(rows.filter((row) => row.lotEvents != null));
   const tasks = new Map<string, TaskRecord>();
   for (const { previousStatus: _, lotEvents: __, ...task } of rows) {
-    if (task.id !== undefined && task.id !== null) tasks.set(task.id, task as TaskRecord);
+    if (task.id != null) tasks.set(task.id, task as TaskRecord);
   }
   return { tasks, events };
 }

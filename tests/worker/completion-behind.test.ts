@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -32,8 +33,6 @@ const gated = defineTask({
     return { n: payload.n };
   },
 });
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('a completion written behind its slot', () => {
   it('runs the next delivery while the last outcome is written, and holds a slot once outcomes back up', { timeout: 30_000 }, async () => {
