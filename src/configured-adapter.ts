@@ -1,19 +1,23 @@
 import type { Logger } from 'pino';
-import { createMemoryAdapter } from '../adapters/memory/memory-adapter.js';
-import { createPostgresAdapter } from '../adapters/postgres/postgres-adapter.js';
 import type { QueueAdapter } from '../adapters/queue-adapter.js';
-import { createRedisAdapter } from '../adapters/redis/redis-adapter.js';
 import type { Config } from './config.js';
 import type { ConfiguredDatabase } from './configured-database.js';
 import { deliveryChannel } from './deployment-channels.js';
 
-/** The queue adapter `QUEUE_ADAPTER` names, on the configured database or Redis. */
-export function createConfiguredAdapter(config: Config, database: ConfiguredDatabase, logger: Logger): QueueAdapter {
+/**
+ * The queue adapter `QUEUE_ADAPTER` names, on the configured database or Redis. Each adapter's
+ * module is loaded only when it is the one configured: a process on postgres never loads
+ * bee-queue and ioredis (see tests/process/loaded-modules.test.ts).
+ */
+export async function createConfiguredAdapter(config: Config, database: ConfiguredDatabase, logger: Logger): Promise<QueueAdapter> {
   const onError = (error: Error): void => logger.warn({ err: error }, `${config.QUEUE_ADAPTER} queue adapter: ${error.message}`);
   switch (config.QUEUE_ADAPTER) {
-    case 'memory':
+    case 'memory': {
+      const { createMemoryAdapter } = await import('../adapters/memory/memory-adapter.js');
       return createMemoryAdapter();
-    case 'postgres':
+    }
+    case 'postgres': {
+      const { createPostgresAdapter } = await import('../adapters/postgres/postgres-adapter.js');
       return createPostgresAdapter({
         db: database.db,
         connectionString: database.connectionString,
@@ -23,8 +27,10 @@ export function createConfiguredAdapter(config: Config, database: ConfiguredData
         lockMs: config.LEASE_MS,
         onError,
       });
-    case 'redis':
+    }
+    case 'redis': {
       if (config.REDIS_URL === undefined) throw new Error('invalid configuration: REDIS_URL is required when QUEUE_ADAPTER is redis');
+      const { createRedisAdapter } = await import('../adapters/redis/redis-adapter.js');
       return createRedisAdapter({
         url: config.REDIS_URL,
         keyPrefix: `jobql:${database.schema ?? 'public'}`,
@@ -32,5 +38,6 @@ export function createConfiguredAdapter(config: Config, database: ConfiguredData
         stallIntervalMs: config.LEASE_MS,
         onError,
       });
+    }
   }
 }

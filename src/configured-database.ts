@@ -1,7 +1,6 @@
 import path from 'node:path';
 import type { LogEvent } from 'kysely';
 import type { Config } from './config.js';
-import { startEmbeddedPostgres } from './embedded/embedded-postgres.js';
 import { createDatabase, type Db } from './store/database.js';
 import { ensureSchema, migrateToLatest } from './store/migrator.js';
 
@@ -22,9 +21,7 @@ export async function openConfiguredDatabase(
   config: Config,
   options: { readonly log: (message: string) => void; readonly onQuery?: (event: LogEvent) => void },
 ): Promise<ConfiguredDatabase> {
-  const embedded = config.DATABASE_URL
-    ? undefined
-    : await startEmbeddedPostgres({ dataDir: path.resolve(config.DATA_DIR), port: config.EMBEDDED_PG_PORT, log: options.log });
+  const embedded = config.DATABASE_URL ? undefined : await startEmbedded(config, options.log);
   const connectionString = config.DATABASE_URL ?? embedded?.connectionString ?? '';
   const db = createDatabase({
     connectionString,
@@ -43,4 +40,10 @@ export async function openConfiguredDatabase(
     throw error;
   }
   return { db, connectionString, schema: config.DATABASE_SCHEMA, close };
+}
+
+/** Loaded only without DATABASE_URL: a deployment on its own PostgreSQL never loads embedded-postgres. */
+async function startEmbedded(config: Config, log: (message: string) => void) {
+  const { startEmbeddedPostgres } = await import('./embedded/embedded-postgres.js');
+  return startEmbeddedPostgres({ dataDir: path.resolve(config.DATA_DIR), port: config.EMBEDDED_PG_PORT, log });
 }

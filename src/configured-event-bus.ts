@@ -4,8 +4,6 @@ import type { ConfiguredDatabase } from './configured-database.js';
 import { eventBusChannel } from './deployment-channels.js';
 import type { EventBus } from './events/event-bus.js';
 import { createLocalEventBus } from './events/local-event-bus.js';
-import { createPostgresEventBus } from './events/postgres-event-bus.js';
-import { createRedisEventBus } from './events/redis-event-bus.js';
 
 const READY_WAIT_MS = 5_000;
 
@@ -17,13 +15,17 @@ const READY_WAIT_MS = 5_000;
 export async function createConfiguredEventBus(config: Config, database: ConfiguredDatabase, logger: Logger): Promise<EventBus> {
   const onError = (error: Error): void => logger.warn({ err: error }, `event bus: ${error.message}`);
   const channel = eventBusChannel(database.schema);
+  if (config.QUEUE_ADAPTER === 'memory') return createLocalEventBus({ onError });
+  // Loaded only when configured, as the adapters are: a postgres process never loads ioredis.
   const bus =
-    config.QUEUE_ADAPTER === 'memory'
-      ? undefined
-      : config.QUEUE_ADAPTER === 'redis' && config.REDIS_URL !== undefined
-        ? createRedisEventBus({ url: config.REDIS_URL, channel, onError })
-        : createPostgresEventBus({ db: database.db, connectionString: database.connectionString, channel, onError });
-  if (bus === undefined) return createLocalEventBus({ onError });
+    config.QUEUE_ADAPTER === 'redis' && config.REDIS_URL !== undefined
+      ? (await import('./events/redis-event-bus.js')).createRedisEventBus({ url: config.REDIS_URL, channel, onError })
+      : (await import('./events/postgres-event-bus.js')).createPostgresEventBus({
+          db: database.db,
+          connectionString: database.connectionString,
+          channel,
+          onError,
+        });
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<'late'>((resolve) => {
     timer = setTimeout(() => resolve('late'), READY_WAIT_MS);

@@ -59,7 +59,7 @@ export async function startJobQl(options: JobQlOptions): Promise<JobQl> {
     const { db } = database;
 
     const registry = new TaskRegistry([...demoTasks, ...(options.tasks ?? [])]);
-    const adapter = createConfiguredAdapter(config, database, logger);
+    const adapter = await createConfiguredAdapter(config, database, logger);
     stack.push(() => adapter.close());
     const bus = await createConfiguredEventBus(config, database, logger);
     stack.push(() => bus.close());

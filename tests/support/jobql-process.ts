@@ -22,9 +22,17 @@ export interface JobQlProcess {
 
 const running = new Set<ChildProcess>();
 
-/** A real jobql process (node + tsx, as `npm start|run server|run worker`), resolved once it logs its URL. */
-export async function startJobQlProcess(role: ProcessRole, env: Record<string, string>, readyTimeoutMs = 60_000): Promise<JobQlProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', ENTRY[role]], {
+/**
+ * A real jobql process (node + tsx, as `npm start|run server|run worker`), resolved once it logs its
+ * URL. `nodeArgs` go to node after tsx's `--import`.
+ */
+export async function startJobQlProcess(
+  role: ProcessRole,
+  env: Record<string, string>,
+  readyTimeoutMs = 60_000,
+  nodeArgs: readonly string[] = [],
+): Promise<JobQlProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...nodeArgs, ENTRY[role]], {
     cwd: PROJECT_ROOT,
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
