@@ -1,8 +1,8 @@
 import { once } from 'node:events';
-import { createInterface } from 'node:readline';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { ProcessRole } from '../../src/config.js';
 import { killAllJobQlProcesses, startJobQlProcess } from '../support/jobql-process.js';
+import { loadedPackagesOf, RECORD_LOADED_PACKAGES } from '../support/loaded-packages.js';
 import { dropSchema, newSchemaName, TEST_DATABASE_URL } from '../support/test-database.js';
 import { TEST_REDIS_URL } from '../support/test-redis.js';
 
@@ -12,7 +12,6 @@ import { TEST_REDIS_URL } from '../support/test-redis.js';
  * PostgreSQL. Each is a real process (as `npm run worker|server`), whose imports a resolve hook records.
  */
 
-const RECORDER = new URL('./fixtures/record-loaded-packages.mjs', import.meta.url).pathname;
 const GRAPHQL_STACK = ['graphql', 'graphql-yoga', '@pothos/core', 'graphql-ws'];
 const REDIS_CLIENTS = ['bee-queue', 'ioredis'];
 
@@ -26,16 +25,9 @@ async function loadedPackages(role: ProcessRole, adapter: 'postgres' | 'redis'):
   const schema = newSchemaName('loaded');
   schemas.push(schema);
   const env = { DATABASE_URL: TEST_DATABASE_URL, DATABASE_SCHEMA: schema, QUEUE_ADAPTER: adapter, REDIS_URL: TEST_REDIS_URL };
-  const running = await startJobQlProcess(role, env, 60_000, ['--import', RECORDER]);
+  const running = await startJobQlProcess(role, env, { nodeArgs: RECORD_LOADED_PACKAGES });
   try {
-    const lines = createInterface({ input: running.child.stdout! });
-    const report = new Promise<string[]>((resolve) => {
-      lines.on('line', (line) => {
-        if (line.startsWith('{"loadedPackages"')) resolve((JSON.parse(line) as { loadedPackages: string[] }).loadedPackages);
-      });
-    });
-    running.child.kill('SIGUSR2');
-    return await report;
+    return await loadedPackagesOf(running);
   } finally {
     running.child.kill('SIGKILL');
     await once(running.child, 'exit').catch(() => {});

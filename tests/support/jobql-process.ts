@@ -22,17 +22,22 @@ export interface JobQlProcess {
 
 const running = new Set<ChildProcess>();
 
+export interface JobQlProcessOptions {
+  readonly readyTimeoutMs?: number;
+  /** Given to node before the entry module. */
+  readonly nodeArgs?: readonly string[];
+  /** A build's output directory (`tsc -p tsconfig.build.json`): runs its JavaScript with plain node, no tsx. */
+  readonly builtIn?: string;
+}
+
 /**
- * A real jobql process (node + tsx, as `npm start|run server|run worker`), resolved once it logs its
- * URL. `nodeArgs` go to node after tsx's `--import`.
+ * A real jobql process (node + tsx, as `npm start|run server|run worker`, or the built JavaScript),
+ * resolved once it logs its URL.
  */
-export async function startJobQlProcess(
-  role: ProcessRole,
-  env: Record<string, string>,
-  readyTimeoutMs = 60_000,
-  nodeArgs: readonly string[] = [],
-): Promise<JobQlProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...nodeArgs, ENTRY[role]], {
+export async function startJobQlProcess(role: ProcessRole, env: Record<string, string>, options: JobQlProcessOptions = {}): Promise<JobQlProcess> {
+  const { readyTimeoutMs = 60_000, nodeArgs = [], builtIn } = options;
+  const entry = builtIn === undefined ? ['--import', 'tsx', ENTRY[role]] : [path.join(builtIn, ENTRY[role].replace(/\.ts$/, '.js'))];
+  const child = spawn(process.execPath, [...nodeArgs, ...entry], {
     cwd: PROJECT_ROOT,
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
