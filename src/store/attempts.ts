@@ -1,8 +1,9 @@
-import { sql, type Transaction } from 'kysely';
+import { CompiledQuery, sql, type Transaction } from 'kysely';
 import { retryDelayMs } from '../domain/backoff.js';
 import type { Database, Db, TaskErrorValue, TaskProgressValue } from './database.js';
 import { PREPARED, toJson } from './database.js';
 import { recordTaskChanges } from './job-bookkeeping.js';
+import { renewLeasesWith } from './lease-renewal.js';
 import type { JobEventRecord, TaskRecord } from './records.js';
 import { claimAttempts, completeAttempts } from './attempt-batches.js';
 import { transitionTask } from './task-transition.js';
@@ -145,27 +146,10 @@ export async function recordProgress(
   });
 }
 
-/**
- * Pushes the lease of every listed attempt this worker still holds; returns those it holds. Its
- * tasks are locked in the order every multi-task write locks them: an update that locked them in
- * scan order deadlocked with a completion lot over the same tasks.
- */
-export async function renewLeases(
+/** The lease renewal of lease-renewal.ts, through Kysely (the lease keeper's thread runs it on bare pg). */
+export function renewLeases(
   db: Db,
   params: { readonly workerId: string; readonly attempts: readonly AttemptRef[]; readonly leaseMs: number },
 ): Promise<AttemptRef[]> {
-  if (params.attempts.length === 0) return [];
-  const { rows } = await sql<{ id: string; attempt: number }>`${PREPARED}
-    with locked as (
-      select t.id from tasks t
-      join unnest(${params.attempts.map((a) => a.taskId)}::uuid[], ${params.attempts.map((a) => a.attempt)}::int[]) as w(id, attempt) on w.id = t.id
-      where t.status = 'RUNNING' and t.worker_id = ${params.workerId} and t.attempt = w.attempt
-      order by t.job_id, t.dependency_rank
-      for update of t
-    )
-    update tasks set lease_expires_at = now() + ${params.leaseMs} * interval '1 millisecond'
-    from locked
-    where tasks.id = locked.id
-    returning tasks.id, tasks.attempt`.execute(db);
-  return rows.map((row) => ({ taskId: row.id, attempt: row.attempt }));
+  return renewLeasesWith(async (text, values) => (await db.executeQuery<{ id: string; attempt: number }>(CompiledQuery.raw(text, values))).rows, params);
 }

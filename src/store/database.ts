@@ -1,10 +1,9 @@
 import { CamelCasePlugin, Kysely, sql, type ColumnType, type Generated, type LogEvent } from 'kysely';
-import { createHash } from 'node:crypto';
-import pg from 'pg';
 import type { JobStatus, TaskStatus } from '../domain/state-machine.js';
 import type { EventType } from '../domain/event-types.js';
 import type { BackoffPolicy } from '../domain/backoff.js';
 import type { JobProgressSnapshot } from '../domain/job-progress.js';
+import { createPool, PREPARED_MARK, type PoolOptions } from './pg-pool.js';
 import { SchemaScopedPostgresDialect } from './schema-introspector.js';
 
 /** JSON columns: read as parsed values, written as JSON text (pg would turn JS arrays into SQL arrays). */
@@ -134,39 +133,14 @@ export interface Database {
 
 export type Db = Kysely<Database>;
 
-const PREPARED_MARK = '/* prepared */';
-
-export interface DatabaseOptions {
-  readonly connectionString: string;
-  /** A schema to put first on the search path: each test file gets its own. */
-  readonly schema?: string;
-  readonly maxConnections?: number;
+export interface DatabaseOptions extends PoolOptions {
   /** Sees every statement: the query-count tests listen here. */
   readonly onQuery?: (event: LogEvent) => void;
 }
 
 export function createDatabase(options: DatabaseOptions): Db {
-  const pool = new pg.Pool({
-    connectionString: options.connectionString,
-    max: options.maxConnections ?? 10,
-    // A server that stopped answering fails a checkout after 10 s instead of never, and TCP
-    // keepalive notices a peer that vanished without closing its connections.
-    connectionTimeoutMillis: 10_000,
-    keepAlive: true,
-    ...(options.schema ? { options: `-c search_path=${options.schema},public` } : {}),
-  });
-  // An idle client whose server went away emits 'error'; the pool drops it and makes a new one.
-  pool.on('error', () => {});
-  // A checked-out client has no listener of the pool's, and one whose connection dies between
-  // statements (pg_terminate_backend, a server restart) emits 'error': unheard, that would kill
-  // the process. The statement in flight fails anyway, and the pool discards the client when it
-  // comes back unqueryable.
-  pool.on('connect', (client) => {
-    client.on('error', () => {});
-    prepareMarkedStatements(client);
-  });
   return new Kysely<Database>({
-    dialect: new SchemaScopedPostgresDialect({ pool }, options.schema ?? 'public'),
+    dialect: new SchemaScopedPostgresDialect({ pool: createPool(options) }, options.schema ?? 'public'),
     // Nested keys stay as written: payloads and results are the user's JSON, not our columns.
     plugins: [new CamelCasePlugin({ maintainNestedObjectKeys: true })],
     ...(options.onQuery ? { log: options.onQuery } : {}),
@@ -180,44 +154,6 @@ export function createDatabase(options: DatabaseOptions): Db {
  * than running it.
  */
 export const PREPARED = sql.raw(PREPARED_MARK);
-
-function statementName(text: string): string {
-  return `jq_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
-}
-
-/**
- * Kysely hands the client plain text and values; a marked text goes to pg as a named statement.
- * A DDL change to a table a prepared statement returns rows of (a rolling upgrade's migration)
- * fails it with "cached plan must not change result type": the connection then forgets the
- * statement and runs it again, prepared afresh.
- */
-function prepareMarkedStatements(client: pg.PoolClient): void {
-  // The client's own query, whatever form it is called in (text and values, a config, a callback).
-  const query = client.query.bind(client) as (...args: unknown[]) => Promise<pg.QueryResult>;
-  const connection = (client as unknown as { connection: { parsedStatements: Record<string, string> } }).connection;
-  const prepared = async (text: string, values: unknown): Promise<pg.QueryResult> => {
-    const name = statementName(text);
-    try {
-      return await query({ name, text, values });
-    } catch (error) {
-      if ((error as { code?: string }).code !== '0A000' || !/cached plan/.test(String((error as Error).message))) throw error;
-      // Inside a transaction the failure aborted it and DEALLOCATE fails too: the caller gets the
-      // error, and the connection keeps knowing the statement exists until a DEALLOCATE succeeds.
-      await query(`deallocate ${name}`).catch(() => {
-        throw error;
-      });
-      delete connection.parsedStatements[name];
-      return query({ name, text, values });
-    }
-  };
-  client.query = ((...args: unknown[]) => {
-    const [text, values, callback] = args;
-    if (typeof text !== 'string' || !text.startsWith(PREPARED_MARK) || typeof callback === 'function' || typeof values === 'function') {
-      return query(...args);
-    }
-    return prepared(text, values);
-  }) as typeof client.query;
-}
 
 export function toJson(value: unknown): string {
   return JSON.stringify(value ?? null);

@@ -1,6 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { renewLeases, type AttemptRef } from '../store/attempts.js';
-import { createDatabase } from '../store/database.js';
+import type { AttemptRef } from '../store/attempts.js';
+import { renewLeasesWith, type RunStatement } from '../store/lease-renewal.js';
+import { createPool } from '../store/pg-pool.js';
 import { attemptKey, type FromLeaseKeeperThread, type LeaseKeeperThreadData, type ToLeaseKeeperThread } from './lease-keeper-protocol.js';
 import { serializeError } from './serialized-error.js';
 
@@ -15,7 +16,17 @@ const port = parentPort;
 const config = workerData as LeaseKeeperThreadData;
 
 // One connection: the pool replaces it when it breaks, so a database outage costs beats, not the thread.
-const db = createDatabase({ connectionString: config.connectionString, schema: config.schema, maxConnections: 1 });
+// Bare pg, no Kysely: see pg-pool.ts.
+const pool = createPool({ connectionString: config.connectionString, schema: config.schema, maxConnections: 1 });
+// Checked out, not pool.query: pool.query calls the client back, and only the promise form is prepared.
+const run: RunStatement = async (text, values) => {
+  const client = await pool.connect();
+  try {
+    return (await client.query<{ id: string; attempt: number }>(text, values)).rows;
+  } finally {
+    client.release();
+  }
+};
 const held = new Map<string, AttemptRef>(config.held.map((ref) => [attemptKey(ref), ref]));
 
 interface Renewal {
@@ -53,7 +64,7 @@ function beat(): void {
 
 async function renew(attempts: AttemptRef[]): Promise<void> {
   try {
-    const renewed = await renewLeases(db, { workerId: config.workerId, attempts, leaseMs: config.leaseMs });
+    const renewed = await renewLeasesWith(run, { workerId: config.workerId, attempts, leaseMs: config.leaseMs });
     const renewedKeys = new Set(renewed.map(attemptKey));
     const lost: AttemptRef[] = [];
     for (const ref of attempts) {
@@ -73,7 +84,7 @@ async function close(): Promise<void> {
   closing = true;
   clearInterval(timer);
   await renewal?.done;
-  await db.destroy();
+  await pool.end();
   // The port is the last handle: with it closed the thread ends on its own.
   port.close();
 }
