@@ -2,7 +2,10 @@ import { sql } from 'kysely';
 import { PREPARED, type Db } from '../store/database.js';
 
 export interface NotifySender {
-  /** Queues NOTIFYs; they go out in the order queued, whatever pool connection carries them. */
+  /**
+   * Queues NOTIFYs, each payload a JSON text (a wire-format message); they go out in the order
+   * queued, whatever pool connection carries them.
+   */
   send(channel: string, payloads: readonly string[]): void;
   /** Settles once everything queued has been sent or has failed. */
   flush(): Promise<void>;
@@ -17,6 +20,12 @@ const BATCH = 100;
  * one `pg_notify` per row in array order, so a burst of publishes costs few round trips. The
  * statement is prepared: parsed and planned each time, it took about 0.25 ms of server time (0.06
  * prepared), and a worker at concurrency 1 sends two per task (server log, 500 tasks).
+ *
+ * The batch is bound as one `json` value, `[[channel, message], …]`, its messages spliced in as
+ * the JSON texts they are: `json` keeps its input text, so `->` hands each back byte for byte (and
+ * the sizes the wire format measured hold). Bound as a `text[]`, pg escaped every quote of every
+ * payload with two regular expressions: 16% of the bytes a worker allocated (sampled at
+ * concurrency 50, postgres, 10,000 no-op jobs).
  */
 export function createNotifySender(db: Db, onError: (error: unknown) => void): NotifySender {
   const queue: { channel: string; payload: string }[] = [];
@@ -28,10 +37,10 @@ export function createNotifySender(db: Db, onError: (error: unknown) => void): N
     while (queue.length > 0) {
       const batch = queue.splice(0, BATCH);
       try {
+        const notifications = `[${batch.map((n) => `[${JSON.stringify(n.channel)},${n.payload}]`).join(',')}]`;
         await sql`${PREPARED}
-          select pg_notify(t.channel, t.payload)
-          from unnest(${batch.map((n) => n.channel)}::text[], ${batch.map((n) => n.payload)}::text[])
-            with ordinality as t(channel, payload, n)
+          select pg_notify(t.notification ->> 0, (t.notification -> 1)::text)
+          from json_array_elements(${notifications}::json) with ordinality as t(notification, n)
           order by t.n`.execute(db);
       } catch (error) {
         onError(error);

@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createPostgresEventBus } from '../../src/events/postgres-event-bus.js';
 import { busChannels } from '../../src/events/relayed-event-bus.js';
+import { encodeEvents } from '../../src/events/wire-format.js';
 import { createDatabase, type Db, type JobEventData } from '../../src/store/database.js';
 import { insertJob } from '../../src/store/insert-job.js';
 import { recordTaskChanges } from '../../src/store/job-bookkeeping.js';
@@ -136,6 +138,29 @@ describe('postgres event bus', () => {
         'malformed event-bus message: task id',
         'malformed event-bus message: task id',
       ]);
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('carries a message of 7,999 bytes, the largest NOTIFY takes, byte for byte', async () => {
+    const p = await openPair();
+    try {
+      // Quotes and backslashes (escaped in JSON), two- and three-byte characters: the message the
+      // wire format measured is the payload PostgreSQL gets. A byte more and it would fail; as a
+      // reference it could not be followed (these events are not in the store).
+      const [event] = syntheticEvents([progressData(1, '')]).slice(2);
+      const origin = randomUUID();
+      const size = (message: string) => Buffer.byteLength(encodeEvents(origin, [{ ...event!, data: progressData(1, message) }])[0]!);
+      let message = '"\\é€'.repeat(Math.floor((7_999 - size('')) / 10));
+      message += 'x'.repeat(7_999 - size(message));
+      expect(size(message)).toBe(7_999);
+      const whole = { ...event!, data: progressData(1, message) };
+      const onB: JobEventRecord[] = [];
+      p.b.subscribe(whole.jobId, (received) => onB.push(received));
+      p.a.publish([whole]);
+      await vi.waitFor(() => expect(onB).toStrictEqual([whole]), { timeout: 10_000 });
+      expect(p.errors).toEqual([]);
     } finally {
       await p.close();
     }
