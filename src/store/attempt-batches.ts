@@ -125,12 +125,22 @@ export function claimAttemptCtes(refsTable: RawBuilder<unknown>, now: Date, para
     ), ${jobLotCtes(now)}`;
 }
 
-/** The lot that `claimedAttemptColumns` rows describe (rows with no task, of a left join, are skipped). */
-export function claimedLot(rows: readonly Partial<ClaimedAttemptRow>[]): ClaimedLot {
-  const events = lotEvents(rows.filter((row) => row.lotEvents != null));
+/**
+ * The lot that `claimedAttemptColumns` rows describe (rows with no task, of a left join, are
+ * skipped); `isOtherColumn` names the statement's columns that are not the task's (a delivery
+ * claim's own).
+ */
+export function claimedLot(rows: readonly Readonly<Record<string, unknown>>[], isOtherColumn: (key: string) => boolean = () => false): ClaimedLot {
+  const events = lotEvents(rows.filter((row) => row['lotEvents'] != null));
   const tasks = new Map<string, TaskRecord>();
-  for (const { previousStatus: _, lotEvents: __, ...task } of rows) {
-    if (task.id != null) tasks.set(task.id, task as TaskRecord);
+  // Every row has the statement's columns: the task's are picked once, then copied row by row.
+  const first = rows[0];
+  const columns = first ? Object.keys(first).filter((key) => key !== 'previousStatus' && key !== 'lotEvents' && !isOtherColumn(key)) : [];
+  for (const row of rows) {
+    if (row['id'] == null) continue;
+    const task: Record<string, unknown> = {};
+    for (const column of columns) task[column] = row[column];
+    tasks.set(row['id'] as string, task as unknown as TaskRecord);
   }
   return { tasks, events };
 }

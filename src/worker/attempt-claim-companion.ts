@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { ClaimCompanion } from '../../adapters/queue-adapter.js';
-import { claimAttemptCtes, claimedAttemptColumns, claimedLot, type AttemptClaimParams, type ClaimedAttemptRow, type ClaimedLot } from '../store/attempt-batches.js';
+import { claimAttemptCtes, claimedAttemptColumns, claimedLot, type AttemptClaimParams, type ClaimedLot } from '../store/attempt-batches.js';
 import type { TaskRecord } from '../store/records.js';
 
 /** What the claim made of one delivery: its task, now RUNNING this attempt, or none (fenced out). */
@@ -21,14 +21,14 @@ export function attemptClaimCompanion(params: AttemptClaimParams, onLot: (lot: C
     columns: claimedAttemptColumns,
     join: sql`left join claimed on claimed.id = taken.task_id and claimed.attempt = taken.attempt`,
     read(rows) {
-      const lot = claimedLot(rows.map(taskColumns));
+      const lot = claimedLot(rows, isDeliveryColumn);
       onLot(lot);
       return rows.map((row) => ({ task: lot.tasks.get(row['deliveryTaskId'] as string) }));
     },
   };
 }
 
-/** The row without the delivery's own columns (`delivery_…`, camel-cased): the task's, as `claimAttempts` returns them. */
-function taskColumns(row: Readonly<Record<string, unknown>>): Partial<ClaimedAttemptRow> {
-  return Object.fromEntries(Object.entries(row).filter(([key]) => !/^delivery[A-Z]/.test(key))) as Partial<ClaimedAttemptRow>;
+/** The delivery's own columns (`delivery_…`, camel-cased): not the task's, which are what `claimAttempts` returns. */
+function isDeliveryColumn(key: string): boolean {
+  return /^delivery[A-Z]/.test(key);
 }
