@@ -3,7 +3,7 @@ import { toError } from '../errors/to-error.js';
 import type { JobEventRecord } from '../store/records.js';
 import type { EventBus } from './event-bus.js';
 import { createListenerRegistry } from './listener-registry.js';
-import { decodeCancel, decodeEvents, encodeCancel, encodeEvents, type EventItem, type EventRef } from './wire-format.js';
+import { decodeCancel, decodeEvents, encodeCancel, encodeEvents, sentBy, type EventItem, type EventRef } from './wire-format.js';
 
 /** What a relayed bus sends on: each purpose has a channel of its own. */
 export type Purpose = 'events' | 'cancel';
@@ -51,6 +51,7 @@ export interface RelayOptions {
  */
 export function createRelayedEventBus(options: RelayOptions, connect: (inbound: RelayInbound) => RelayTransport): RelayedEventBus {
   const origin = randomUUID();
+  const isEcho = sentBy(origin);
   const maxBytes = options.maxMessageBytes ?? Infinity;
   let closed = false;
   let closing: Promise<void> | undefined;
@@ -100,7 +101,7 @@ export function createRelayedEventBus(options: RelayOptions, connect: (inbound: 
 
   const inbound: RelayInbound = {
     receive(purpose, payload) {
-      if (closed) return;
+      if (closed || isEcho(payload)) return;
       try {
         if (purpose === 'cancel') {
           const message = decodeCancel(payload);

@@ -49,8 +49,21 @@ export function encodeCancel(origin: string, taskIds: readonly string[], maxByte
   return pack(origin, 'taskIds', taskIds.map((taskId) => ({ json: JSON.stringify(taskId) })), maxBytes);
 }
 
+/**
+ * Tells whether a payload is a message `origin` sent, read off its first bytes: a bus hears its
+ * own messages echoed back by the server, and drops them unparsed.
+ */
+export function sentBy(origin: string): (payload: string) => boolean {
+  const head = originHead(origin);
+  return (payload) => payload.startsWith(head);
+}
+
+function originHead(origin: string): string {
+  return `{"origin":${JSON.stringify(origin)},`;
+}
+
 function pack(origin: string, key: string, parts: readonly Part[], maxBytes: number): string[] {
-  const head = `{"origin":${JSON.stringify(origin)},"${key}":[`;
+  const head = `${originHead(origin)}"${key}":[`;
   const tail = ']}';
   const frame = Buffer.byteLength(head) + Buffer.byteLength(tail);
   const messages: string[] = [];
