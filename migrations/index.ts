@@ -10,6 +10,7 @@ import * as m0008 from './0008_job_progress.js';
 import * as m0009 from './0009_task_dependencies.js';
 import * as m0010 from './0010_jobs_finished_index.js';
 import * as m0011 from './0011_deferred_job_foreign_keys.js';
+import * as m0012 from './0012_claimable_deliveries.js';
 
 /**
  * Every migration, by name, in order. Imported statically so the same code runs under tsx, vitest
@@ -27,4 +28,5 @@ export const migrations: Record<string, Migration> = {
   '0009_task_dependencies': m0009,
   '0010_jobs_finished_index': m0010,
   '0011_deferred_job_foreign_keys': m0011,
+  '0012_claimable_deliveries': m0012,
 };

@@ -3,6 +3,7 @@ import type { JobStatus, TaskStatus } from '../domain/state-machine.js';
 import type { EventType } from '../domain/event-types.js';
 import type { BackoffPolicy } from '../domain/backoff.js';
 import type { JobProgressSnapshot } from '../domain/job-progress.js';
+import type pg from 'pg';
 import { createPool, PREPARED_MARK, type PoolOptions } from './pg-pool.js';
 import { SchemaScopedPostgresDialect } from './schema-introspector.js';
 
@@ -139,8 +140,13 @@ export interface DatabaseOptions extends PoolOptions {
 }
 
 export function createDatabase(options: DatabaseOptions): Db {
+  return databaseOn(createPool(options), options);
+}
+
+/** The store's Kysely instance over a pool the caller made (a test that listens to its clients' notices). */
+export function databaseOn(pool: pg.Pool, options: Pick<DatabaseOptions, 'schema' | 'onQuery'>): Db {
   return new Kysely<Database>({
-    dialect: new SchemaScopedPostgresDialect({ pool: createPool(options) }, options.schema ?? 'public'),
+    dialect: new SchemaScopedPostgresDialect({ pool }, options.schema ?? 'public'),
     // Nested keys stay as written: payloads and results are the user's JSON, not our columns.
     plugins: [new CamelCasePlugin({ maintainNestedObjectKeys: true })],
     ...(options.onQuery ? { log: options.onQuery } : {}),

@@ -4,10 +4,14 @@ import type { Db } from '../../../src/store/database.js';
 
 type DeliveryKey = Pick<Delivery, 'taskId' | 'attempt'>;
 
+/** The deliveries' keys as JSON, `[{task_id, attempt}, …]`. */
+export function deliveryKeysJson(deliveries: readonly DeliveryKey[]): string {
+  return JSON.stringify(deliveries.map((d) => ({ task_id: d.taskId, attempt: d.attempt })));
+}
+
 /** The deliveries' keys as a table `k(task_id, attempt)`, for a FROM or USING list. */
 export function deliveryKeys(deliveries: readonly DeliveryKey[]): RawBuilder<unknown> {
-  const json = JSON.stringify(deliveries.map((d) => ({ task_id: d.taskId, attempt: d.attempt })));
-  return sql`jsonb_to_recordset(${json}::jsonb) as k(task_id uuid, attempt integer)`;
+  return sql`jsonb_to_recordset(${deliveryKeysJson(deliveries)}::jsonb) as k(task_id uuid, attempt integer)`;
 }
 
 /** Deletes handled deliveries; only the holder's lock counts. A statement, or a claim's CTE. */
