@@ -7,7 +7,7 @@ import { deliveryChannel } from './deployment-channels.js';
 /**
  * The queue adapter `QUEUE_ADAPTER` names, on the configured database or Redis. Each adapter's
  * module is loaded only when it is the one configured: a process on postgres never loads
- * bee-queue and ioredis (see tests/process/loaded-modules.test.ts).
+ * bee-queue and ioredis (see tests/process/loaded-packages.test.ts).
  */
 export async function createConfiguredAdapter(config: Config, database: ConfiguredDatabase, logger: Logger): Promise<QueueAdapter> {
   const onError = (error: Error): void => logger.warn({ err: error }, `${config.QUEUE_ADAPTER} queue adapter: ${error.message}`);

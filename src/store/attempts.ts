@@ -1,7 +1,7 @@
-import { CompiledQuery, sql, type Transaction } from 'kysely';
+import { CompiledQuery, type Transaction } from 'kysely';
 import { retryDelayMs } from '../domain/backoff.js';
 import type { Database, Db, TaskErrorValue, TaskProgressValue } from './database.js';
-import { PREPARED, toJson } from './database.js';
+import { toJson } from './database.js';
 import { recordTaskChanges } from './job-bookkeeping.js';
 import { renewLeasesWith } from './lease-renewal.js';
 import type { JobEventRecord, TaskRecord } from './records.js';

@@ -44,10 +44,9 @@ function statementName(text: string): string {
 
 /**
  * Kysely and the lease keeper hand the client plain text and values; a marked text goes to pg as a
- * named statement.
- * A DDL change to a table a prepared statement returns rows of (a rolling upgrade's migration)
- * fails it with "cached plan must not change result type": the connection then forgets the
- * statement and runs it again, prepared afresh.
+ * named statement. A DDL change to a table a prepared statement returns rows of (a rolling
+ * upgrade's migration) fails it with "cached plan must not change result type": the connection
+ * then forgets the statement and runs it again, prepared afresh.
  */
 function prepareMarkedStatements(client: pg.PoolClient): void {
   // The client's own query, whatever form it is called in (text and values, a config, a callback).
