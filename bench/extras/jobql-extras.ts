@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { sql } from 'kysely';
 import { z } from 'zod';
@@ -74,7 +73,7 @@ async function bigJobSeconds(env: BenchEnvironment, adapter: string, surface: 'l
  * output of buildJobQl); resolves with it and a reader of its JSON lines.
  */
 function child(script: string, args: string[], env: NodeJS.ProcessEnv, built?: BuiltJobQl) {
-  const entry = built ? [path.join(built.dir, script.replace(/\.ts$/, '.js'))] : ['--import', 'tsx', new URL(script, PROJECT_ROOT).pathname];
+  const entry = built ? [built.entry(script)] : ['--import', 'tsx', new URL(script, PROJECT_ROOT).pathname];
   const process_ = spawn(process.execPath, [...entry, ...args], {
     cwd: PROJECT_ROOT.pathname,
     env: { ...process.env, ...env },

@@ -9,6 +9,8 @@ const PROJECT_ROOT = path.resolve(import.meta.dirname, '../..');
 export interface BuiltJobQl {
   /** The output directory, laid out as the project is: `<dir>/src/worker-main.js`. */
   readonly dir: string;
+  /** The built module of a source file given from the project root (`src/worker-main.ts`). */
+  entry(source: string): string;
   remove(): Promise<void>;
 }
 
@@ -21,5 +23,9 @@ export async function buildJobQl(tsconfig = 'tsconfig.build.json'): Promise<Buil
   const tsc = path.join(PROJECT_ROOT, 'node_modules/typescript/bin/tsc');
   await promisify(execFile)(process.execPath, [tsc, '-p', tsconfig, '--outDir', dir], { cwd: PROJECT_ROOT });
   await symlink(path.join(PROJECT_ROOT, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
-  return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
+  return {
+    dir,
+    entry: (source) => path.join(dir, source.replace(/\.ts$/, '.js')),
+    remove: () => rm(dir, { recursive: true, force: true }),
+  };
 }

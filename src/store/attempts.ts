@@ -3,7 +3,7 @@ import { retryDelayMs } from '../domain/backoff.js';
 import type { Database, Db, TaskErrorValue, TaskProgressValue } from './database.js';
 import { toJson } from './database.js';
 import { recordTaskChanges } from './job-bookkeeping.js';
-import { renewLeasesWith } from './lease-renewal.js';
+import { renewLeasesWith, type RenewedRow } from './lease-renewal.js';
 import type { JobEventRecord, TaskRecord } from './records.js';
 import { claimAttempts, completeAttempts } from './attempt-batches.js';
 import { transitionTask } from './task-transition.js';
@@ -151,5 +151,5 @@ export function renewLeases(
   db: Db,
   params: { readonly workerId: string; readonly attempts: readonly AttemptRef[]; readonly leaseMs: number },
 ): Promise<AttemptRef[]> {
-  return renewLeasesWith(async (text, values) => (await db.executeQuery<{ id: string; attempt: number }>(CompiledQuery.raw(text, values))).rows, params);
+  return renewLeasesWith(async (text, values) => (await db.executeQuery<RenewedRow>(CompiledQuery.raw(text, values))).rows, params);
 }

@@ -21,8 +21,14 @@ const RENEW_LEASES = `${PREPARED_MARK}
   where tasks.id = locked.id
   returning tasks.id, tasks.attempt`;
 
+/** A row the renewal returns: an attempt whose lease it pushed. */
+export interface RenewedRow {
+  readonly id: string;
+  readonly attempt: number;
+}
+
 /** Runs one statement and resolves with its rows: a pg client's query, or Kysely's. */
-export type RunStatement = (text: string, values: unknown[]) => Promise<readonly { readonly id: string; readonly attempt: number }[]>;
+export type RunStatement = (text: string, values: unknown[]) => Promise<readonly RenewedRow[]>;
 
 export async function renewLeasesWith(
   run: RunStatement,

@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { AttemptRef } from '../store/attempts.js';
-import { renewLeasesWith, type RunStatement } from '../store/lease-renewal.js';
+import { renewLeasesWith, type RenewedRow, type RunStatement } from '../store/lease-renewal.js';
 import { createPool } from '../store/pg-pool.js';
 import { attemptKey, type FromLeaseKeeperThread, type LeaseKeeperThreadData, type ToLeaseKeeperThread } from './lease-keeper-protocol.js';
 import { serializeError } from './serialized-error.js';
@@ -22,7 +22,7 @@ const pool = createPool({ connectionString: config.connectionString, schema: con
 const run: RunStatement = async (text, values) => {
   const client = await pool.connect();
   try {
-    return (await client.query<{ id: string; attempt: number }>(text, values)).rows;
+    return (await client.query<RenewedRow>(text, values)).rows;
   } finally {
     client.release();
   }

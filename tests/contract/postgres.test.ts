@@ -48,9 +48,9 @@ describeQueueAdapter('postgres', () => makeAdapter(), {
 
 describe('postgres adapter specifics', () => {
   it('picks deliveries by an ordered scan of the claim-order index, whatever the planner would choose', async () => {
-    // The session plans as stale statistics on a churning table make it plan (no index scan
-    // preferred: a bitmap scan and a sort of every due row, which never marks dead rows); the
-    // claim's pick is planned with settings of its own. auto_explain hands each plan back as a notice.
+    // The session disfavours index scans, as stale statistics on a churning table do (the inline
+    // pick became a bitmap scan and a sort of every due row, dead ones included); the claim's pick
+    // is planned with settings of its own. auto_explain hands each plan back as a notice.
     const notices: string[] = [];
     const settings = [
       `search_path=${testDb.schema},public`,

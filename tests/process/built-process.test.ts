@@ -27,7 +27,7 @@ describe('the built JavaScript', () => {
   it('runs a job end to end with node alone', async () => {
     if (!built) throw new Error('the build did not run');
     const env = { DATABASE_URL: TEST_DATABASE_URL, DATABASE_SCHEMA: schema, QUEUE_ADAPTER: 'postgres', WORKER_CONCURRENCY: '2' };
-    const running = await startJobQlProcess('all', env, { builtIn: built.dir, nodeArgs: RECORD_LOADED_PACKAGES });
+    const running = await startJobQlProcess('all', env, { builtIn: built, nodeArgs: RECORD_LOADED_PACKAGES });
     const { submitJob } = await execute(running.url, SubmitJob, {
       input: {
         name: 'built',

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import type { BuiltJobQl } from '../../bench/lib/built-jobql.js';
 import type { ProcessRole } from '../../src/config.js';
 
 export const PROJECT_ROOT = path.resolve(import.meta.dirname, '../..');
@@ -26,8 +27,8 @@ export interface JobQlProcessOptions {
   readonly readyTimeoutMs?: number;
   /** Given to node before the entry module. */
   readonly nodeArgs?: readonly string[];
-  /** A build's output directory (`tsc -p tsconfig.build.json`): runs its JavaScript with plain node, no tsx. */
-  readonly builtIn?: string;
+  /** A build (buildJobQl): runs its JavaScript with plain node, no tsx. */
+  readonly builtIn?: BuiltJobQl;
 }
 
 /**
@@ -36,7 +37,7 @@ export interface JobQlProcessOptions {
  */
 export async function startJobQlProcess(role: ProcessRole, env: Record<string, string>, options: JobQlProcessOptions = {}): Promise<JobQlProcess> {
   const { readyTimeoutMs = 60_000, nodeArgs = [], builtIn } = options;
-  const entry = builtIn === undefined ? ['--import', 'tsx', ENTRY[role]] : [path.join(builtIn, ENTRY[role].replace(/\.ts$/, '.js'))];
+  const entry = builtIn === undefined ? ['--import', 'tsx', ENTRY[role]] : [builtIn.entry(ENTRY[role])];
   const child = spawn(process.execPath, [...nodeArgs, ...entry], {
     cwd: PROJECT_ROOT,
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
