@@ -89,7 +89,7 @@ export class JobService {
    * request hash need a transaction around the insert.
    */
   private async insert(newJob: NewJob, now: Date, claim?: KeyClaim): Promise<JobRecord> {
-    const { db, adapter, bus } = this.options;
+    const { db, adapter } = this.options;
     const dueDeliveries = (tasks: readonly InsertedTask[]): Delivery[] =>
       tasks.filter((task) => isWaitingTaskStatus(task.status)).map(nextAttemptDelivery);
     const transactional = adapter.capabilities.transactionalEnqueue;
@@ -109,7 +109,7 @@ export class JobService {
         return { ...written, job };
       });
     }
-    bus.publish(inserted.events);
+    // No bus.publish: see insertJob for why a new job's events are only stored.
     if (!transactional) await adapter.enqueue({ deliveries: dueDeliveries(inserted.tasks) });
     return inserted.job;
   }

@@ -7,6 +7,7 @@ import { encodeEvents } from '../../src/events/wire-format.js';
 import { createDatabase, type Db, type JobEventData } from '../../src/store/database.js';
 import { insertJob } from '../../src/store/insert-job.js';
 import { recordTaskChanges } from '../../src/store/job-bookkeeping.js';
+import { eventsAfter } from '../../src/store/queries.js';
 import type { JobEventRecord } from '../../src/store/records.js';
 import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '../support/test-database.js';
 import { describeEventBus } from './describe-event-bus.js';
@@ -45,11 +46,10 @@ async function storedEvents(progress: readonly JobEventData[]): Promise<JobEvent
       now,
     );
     const taskId = inserted.tasks[0]!.id;
-    const recorded =
-      progress.length === 0
-        ? { events: [] }
-        : await recordTaskChanges(trx, inserted.job.id, [], progress.map((data) => ({ type: 'TASK_PROGRESS' as const, taskId, data })));
-    return [...inserted.events, ...recorded.events];
+    if (progress.length > 0) {
+      await recordTaskChanges(trx, inserted.job.id, [], progress.map((data) => ({ type: 'TASK_PROGRESS' as const, taskId, data })));
+    }
+    return eventsAfter(trx, { jobId: inserted.job.id, afterSeq: 0, limit: 100 });
   });
 }
 

@@ -23,7 +23,7 @@ export function enqueueDeliveriesCte(deliveries: readonly Delivery[], channel: s
   return sql`enqueued_deliveries as (
       insert into queue_deliveries (task_id, attempt, queue, priority, run_at)
       select task_id, attempt, queue, priority, run_at from rows from (
-        jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+        json_to_recordset(${JSON.stringify(rows)}::json)
           as (task_id uuid, attempt integer, queue text, priority smallint, run_at timestamptz)
       ) with ordinality as d(task_id, attempt, queue, priority, run_at, n)
       order by n
