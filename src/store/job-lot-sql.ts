@@ -73,10 +73,10 @@ export function jobLotCtes(now: Date): RawBuilder<unknown> {
 
 /**
  * The events a statement wrote (its CTE `inserted_events … returning id, job_id, seq, task_id,
- * type, at, data`), as JSON on its first row: a statement answers one kind of row (the tasks or
- * the job it wrote), and every row carrying them would repeat them. As json, not jsonb: the
- * text is only sent and parsed, and json_agg builds it about five times faster (10,000 events:
- * 32 ms against 170, psql on a temporary table, second runs), which a 10,000-task submission pays.
+ * type, at, data`), as JSON on its first row: a statement answers one kind of row (the
+ * attempts it claimed or completed), and every row carrying them would repeat them. As json, not
+ * jsonb: the text is only sent and parsed, and json_agg builds it about five times faster (10,000
+ * events: 32 ms against 170, psql on a temporary table, second runs).
  */
 export const lotEventsColumn = sql`case when row_number() over () = 1 then (
     select json_agg(json_build_object('id', id::text, 'jobId', job_id, 'seq', seq, 'taskId', task_id, 'type', type, 'at', at, 'data', data)
