@@ -97,6 +97,13 @@ describe('the job’s progress follows its tasks', () => {
       counts: { BLOCKED: 0, QUEUED: 1, SCHEDULED: 0, RUNNING: 1, SUCCEEDED: 0, FAILED: 0, CANCELLED: 0 },
     });
     expect(await keptUnits(jobId)).toBe(UNIT / 4);
+    // What the write returns is what it stored, the task's progress included.
+    expect(first).toEqual((await allEvents(jobId)).slice(-2));
+    expect(first[0]).toMatchObject({ taskId: a, data: { attempt: 1, progress: progress(1) } });
+    const stored = await t.db.selectFrom('tasks').select('progress').where('id', '=', a).executeTakeFirstOrThrow();
+    expect(stored.progress).toEqual(progress(1));
+    const job = await t.db.selectFrom('jobs').select('eventSeq').where('id', '=', jobId).executeTakeFirstOrThrow();
+    expect(job.eventSeq).toBe(first[1]?.seq);
 
     // The same report again leaves the number where it is.
     expect(types(await recordProgress(t.db, { taskId: a, attempt: 1, progress: progress(1) }))).toEqual(['TASK_PROGRESS']);
