@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { createContext, schema } from '../../schema/index.js';
 import type { EventBus } from '../events/event-bus.js';
 import { listenAt, trackSockets } from './http-listener.js';
+import { maskError } from './mask-error.js';
 import type { JobService } from '../service/job-service.js';
 
 export interface GraphqlServerOptions {
@@ -41,6 +42,7 @@ export function buildGraphqlServer(options: GraphqlServerOptions): GraphqlServer
     context: () => createContext(options.service, options.bus, options.subscriptionResyncMs),
     graphiql: { subscriptionsProtocol: 'WS', title: 'jobql' },
     landingPage: false,
+    maskedErrors: { maskError },
     logging: {
       debug: (...args) => options.logger.debug(args.map(String).join(' ')),
       info: (...args) => options.logger.info(args.map(String).join(' ')),

@@ -1,17 +1,22 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeGlobalID } from '@pothos/plugin-relay';
-import { execute, executeRaw } from '../support/graphql-client.js';
+import { print, type GraphQLFormattedError } from 'graphql';
+import type { Client } from 'graphql-ws';
+import { execute, executeRaw, wsClient } from '../support/graphql-client.js';
+import { submitOrThrow, watchJob } from '../support/job-operations.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { rowCounts } from '../support/test-database.js';
-import { CancelJob, CancelTask, GetJob, RetryTask, SubmitJob } from '../graphql/operations.js';
+import { CancelJob, CancelTask, GetJob, JobProgress, RetryTask, SubmitJob } from '../graphql/operations.js';
 import type { SubmitJobInput } from '../graphql/generated/graphql.js';
 
 let app: TestApp;
+let ws: Client;
 let doneJobId: string;
 let doneTaskId: string;
 
 beforeAll(async () => {
   app = await startTestApp({ env: { MAX_TASKS_PER_JOB: '50' } });
+  ws = wsClient(app.url);
   const { submitJob } = await execute(app.url, SubmitJob, { input: { name: 'finished', tasks: [{ type: 'demo.echo', payload: 1 }] } });
   if (submitJob.__typename !== 'SubmitJobSuccess') throw new Error('setup failed');
   doneJobId = submitJob.job.id;
@@ -24,6 +29,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await ws?.dispose();
   await app?.stop();
 });
 
@@ -129,5 +135,48 @@ describe('task and job commands refuse bad IDs and states with typed errors', ()
     expect(job).toBeNull();
     const malformed = await executeRaw(app.url, GetJob, { id: '%%%' });
     expect(malformed.errors?.length).toBeGreaterThan(0);
+  });
+});
+
+/** The errors a jobProgress subscription ends with; fails if it sends an event or completes instead. */
+function subscriptionErrors(variables: { jobId: string; after?: string }): Promise<readonly GraphQLFormattedError[]> {
+  return new Promise((resolve, reject) => {
+    ws.subscribe(
+      { query: print(JobProgress), variables },
+      {
+        next: (value) => reject(new Error(`an event: ${JSON.stringify(value)}`)),
+        error: (error) => (Array.isArray(error) ? resolve(error as GraphQLFormattedError[]) : reject(error)),
+        complete: () => reject(new Error('completed without an error')),
+      },
+    );
+  });
+}
+
+describe('jobProgress refuses bad arguments with a GraphQL error carrying our code', () => {
+  it('an unknown job', async () => {
+    const jobId = encodeGlobalID('Job', '00000000-0000-4000-8000-000000000000');
+    expect(await subscriptionErrors({ jobId })).toEqual([{ message: `Job ${jobId} was not found`, extensions: { code: 'NOT_FOUND' } }]);
+  });
+
+  it.each([
+    ['malformed', 'not-an-id', '"not-an-id" is not a valid Job ID'],
+    ['of a task', encodeGlobalID('Task', '00000000-0000-4000-8000-000000000000'), 'is not a Job ID'],
+  ])('a job ID %s', async (_what, jobId, message) => {
+    const [error, ...more] = await subscriptionErrors({ jobId });
+    expect(more).toEqual([]);
+    expect(error?.extensions).toMatchObject({ code: 'VALIDATION_FAILED', details: [{ path: 'jobId' }] });
+    expect(error?.message).toContain(message);
+  });
+
+  it('an `after` that is no event ID, or an event of another job', async () => {
+    const [event] = await watchJob(ws, doneJobId).done;
+    const other = await submitOrThrow(app.url, { name: 'other', tasks: [{ type: 'demo.echo', payload: 2 }] });
+    for (const after of ['zzz', event?.id ?? '']) {
+      const [error] = await subscriptionErrors({ jobId: other.id, after });
+      expect(error).toMatchObject({
+        message: `Invalid input at after: "${after}" is not the ID of an event of this job`,
+        extensions: { code: 'VALIDATION_FAILED', details: [{ path: 'after' }] },
+      });
+    }
   });
 });
