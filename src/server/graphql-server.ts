@@ -8,6 +8,7 @@ import { createContext, schema } from '../../schema/index.js';
 import type { EventBus } from '../events/event-bus.js';
 import { listenAt, trackSockets } from './http-listener.js';
 import { maskError } from './mask-error.js';
+import { useSharedEventExecution } from './shared-event-execution.js';
 import type { JobService } from '../service/job-service.js';
 
 export interface GraphqlServerOptions {
@@ -43,6 +44,7 @@ export function buildGraphqlServer(options: GraphqlServerOptions): GraphqlServer
     graphiql: { subscriptionsProtocol: 'WS', title: 'jobql' },
     landingPage: false,
     maskedErrors: { maskError },
+    plugins: [useSharedEventExecution()],
     logging: {
       debug: (...args) => options.logger.debug(args.map(String).join(' ')),
       info: (...args) => options.logger.info(args.map(String).join(' ')),

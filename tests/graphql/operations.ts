@@ -282,6 +282,20 @@ export const JobProgress = graphql(`
   }
 `);
 
+/** A narrower selection of the same stream: another document, so another execution of each event. */
+export const JobProgressStatuses = graphql(`
+  subscription JobProgressStatuses($jobId: ID!) {
+    jobProgress(jobId: $jobId) {
+      seq
+      type
+      task {
+        id
+        status
+      }
+    }
+  }
+`);
+
 export const TaskAttempts = graphql(`
   query TaskAttempts($id: ID!) {
     task(id: $id) {
