@@ -29,20 +29,39 @@ export interface RequestLoaders {
 
 const pageKey = (request: PageRequest): string => `${request.jobId}:${request.offset}:${request.limit}`;
 
-/** Pages of many jobs' tasks (or events) requested in one tick cost one statement. */
+/**
+ * Pages of many jobs' tasks (or events) requested in one tick cost one statement. Each loader is
+ * made when first used: a subscription makes a set for every event it sends, and most events'
+ * selections (or another subscriber's shared execution) never touch them.
+ */
 export function createLoaders(service: JobService): RequestLoaders {
+  let task: RequestLoaders['task'] | undefined;
+  let taskPage: RequestLoaders['taskPage'] | undefined;
+  let eventPage: RequestLoaders['eventPage'] | undefined;
+  let attempts: RequestLoaders['attempts'] | undefined;
+  let dependencies: RequestLoaders['dependencies'] | undefined;
   return {
-    task: new DataLoader(async (ids) => inKeyOrder(ids, await service.tasksByIds(ids))),
-    taskPage: new DataLoader(async (requests) => splitPages(requests, await taskPages(service.db, requests), (t) => t.position), {
-      cacheKeyFn: pageKey,
-    }),
-    eventPage: new DataLoader(async (requests) => splitPages(requests, await eventPages(service.db, requests), (e) => e.seq - 1), {
-      cacheKeyFn: pageKey,
-    }),
-    attempts: new DataLoader(async (taskIds) => groupedBy(taskIds, await attemptsByTaskIds(service.db, taskIds), (row) => row.taskId)),
-    dependencies: new DataLoader(async (taskIds) =>
-      groupedBy(taskIds, await dependenciesByTaskIds(service.db, taskIds), (row) => row.dependantId),
-    ),
+    get task() {
+      return (task ??= new DataLoader(async (ids) => inKeyOrder(ids, await service.tasksByIds(ids))));
+    },
+    get taskPage() {
+      return (taskPage ??= new DataLoader(async (requests) => splitPages(requests, await taskPages(service.db, requests), (t) => t.position), {
+        cacheKeyFn: pageKey,
+      }));
+    },
+    get eventPage() {
+      return (eventPage ??= new DataLoader(async (requests) => splitPages(requests, await eventPages(service.db, requests), (e) => e.seq - 1), {
+        cacheKeyFn: pageKey,
+      }));
+    },
+    get attempts() {
+      return (attempts ??= new DataLoader(async (taskIds) => groupedBy(taskIds, await attemptsByTaskIds(service.db, taskIds), (row) => row.taskId)));
+    },
+    get dependencies() {
+      return (dependencies ??= new DataLoader(async (taskIds) =>
+        groupedBy(taskIds, await dependenciesByTaskIds(service.db, taskIds), (row) => row.dependantId),
+      ));
+    },
   };
 }
 

@@ -1,27 +1,42 @@
 /**
  * A buffer between a push source (the event bus) and a pull consumer (an async generator).
  * `next()` waits for the next item, or resolves undefined after `idleMs` with nothing new.
+ *
+ * A thousand of them take the same events at once, so each keeps one idle timer, re-armed for
+ * every wait, rather than making a timer for every wait.
  */
 export class EventInbox<T> {
   private readonly items: T[] = [];
   private wake: (() => void) | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly idleMs: number) {}
 
   push(item: T): void {
     this.items.push(item);
-    this.wake?.();
+    this.resume();
   }
 
-  async next(idleMs: number): Promise<T | undefined> {
+  async next(): Promise<T | undefined> {
     if (this.items.length === 0) {
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, idleMs);
-        this.wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
+        this.wake = resolve;
+        if (this.timer) this.timer.refresh();
+        else this.timer = setTimeout(() => this.resume(), this.idleMs);
       });
-      this.wake = undefined;
     }
     return this.items.shift();
+  }
+
+  /** Stops the idle timer: what a consumer that is done calls. */
+  close(): void {
+    clearTimeout(this.timer);
+    this.resume();
+  }
+
+  private resume(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
   }
 }

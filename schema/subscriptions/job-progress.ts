@@ -1,4 +1,4 @@
-import { isFinalJobStatus } from '../../src/domain/state-machine.js';
+import { isFinalJobStatus, type JobStatus } from '../../src/domain/state-machine.js';
 import { NotFoundError, ValidationError } from '../../src/errors/index.js';
 import type { JobEventRecord } from '../../src/store/records.js';
 import { builder } from '../builder.js';
@@ -38,10 +38,13 @@ async function* streamJobEvents(context: Context, globalJobId: string, after: st
   if (!job) throw new NotFoundError('Job', globalJobId);
 
   // Listen before reading the store, so nothing committed in between is missed.
-  const inbox = new EventInbox<JobEventRecord>();
+  const inbox = new EventInbox<JobEventRecord>(context.subscriptionResyncMs);
   const unsubscribe = context.bus.subscribe(jobId, (event) => inbox.push(event));
+  // The job's status as the events sent so far leave it, when one of them said.
+  let sentStatus: JobStatus | undefined;
   const emit = (event: JobEventRecord): JobEventRecord => {
     lastSeq = event.seq;
+    if (event.type === 'JOB_STATUS_CHANGED' && event.data.jobStatus !== undefined) sentStatus = event.data.jobStatus;
     context.loaders = createLoaders(context.service);
     return event;
   };
@@ -63,12 +66,17 @@ async function* streamJobEvents(context: Context, globalJobId: string, after: st
       }
     };
     yield* catchUp({ endAtFinal: false });
-    const [now] = await context.service.jobsByIds([jobId]);
-    // The job is final and everything up to its last event was sent (or resumed after it).
-    if (!now || (isFinalJobStatus(now.status) && lastSeq >= now.eventSeq)) return;
+    // A replay that ends on an open status needs no second look: whatever closes the job comes
+    // after it, live or at a resync. Otherwise (a final status, or a resumed stream that sent
+    // none) the job says: it is final and everything up to its last event was sent. Skipping the
+    // read spares a burst of subscribers a statement each (1,000 clients watching a running job).
+    if (sentStatus === undefined || isFinalJobStatus(sentStatus)) {
+      const [now] = await context.service.jobsByIds([jobId]);
+      if (!now || (isFinalJobStatus(now.status) && lastSeq >= now.eventSeq)) return;
+    }
 
     for (;;) {
-      const event = await inbox.next(context.subscriptionResyncMs);
+      const event = await inbox.next();
       if (event === undefined) {
         if (yield* catchUp({ endAtFinal: true })) return;
         continue;
@@ -82,5 +90,6 @@ async function* streamJobEvents(context: Context, globalJobId: string, after: st
     }
   } finally {
     unsubscribe();
+    inbox.close();
   }
 }

@@ -27,6 +27,7 @@ let app: TestApp;
 let ws: Client;
 let counting = false;
 let taskLoads = 0;
+let jobReads = 0;
 
 beforeAll(async () => {
   app = await startTestApp({
@@ -34,6 +35,7 @@ beforeAll(async () => {
     onQuery: (event) => {
       // JobEvent.task's loader: the one read an event's execution makes here.
       if (counting && /^select \* from "tasks" where "id" in/.test(event.query.sql)) taskLoads += 1;
+      if (/^select \* from "jobs" where "id" in/.test(event.query.sql)) jobReads += 1;
     },
   });
   ws = wsClient(app.url);
@@ -48,11 +50,14 @@ afterAll(async () => {
 describe('subscribers of one job share the execution of its live events', () => {
   it('runs each live event once per document, and every subscriber gets the same stream', async () => {
     const job = await submitOrThrow(app.url, { name: 'watched', tasks: [{ type: 'test.gated-reporter', payload: { steps: STEPS } }] });
+    jobReads = 0;
     const full = [watchJob(ws, job.id), watchJob(ws, job.id), watchJob(ws, job.id)];
     const brief = subscribe(ws, JobProgressStatuses, { jobId: job.id }, (data) => data.jobProgress);
     // Every subscriber has replayed up to the running task: what follows reaches them live.
     await Promise.all(full.map((s) => s.waitFor((e) => e.jobStatus === 'RUNNING')));
     await brief.waitFor((e) => e.type === 'JOB_STATUS_CHANGED' && e.seq === full[0]?.events.find((f) => f.jobStatus === 'RUNNING')?.seq);
+    // Each read the job once, to know it exists: a replay that ends on an open status needs no second look.
+    expect(jobReads).toBe(4);
     counting = true;
     release();
     const [first, ...others] = await Promise.all(full.map((s) => s.done));
