@@ -1,4 +1,4 @@
-import { sql, type RawBuilder, type Transaction } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import { taskProgressUnits } from '../domain/job-progress.js';
 import { taskStatusesAllowedBefore, type TaskStatus } from '../domain/state-machine.js';
 import { PREPARED, type Db } from './database.js';
