@@ -144,11 +144,11 @@ export async function recordProgress(db: Db, ref: AttemptRef & { readonly progre
       update tasks set progress = ${toJson(ref.progress)}::jsonb, progress_units = ${units}, updated_at = ${now}
       from locked
       where tasks.id = locked.id
-      returning tasks.id, tasks.job_id, locked.previous_units
+      returning tasks.id, tasks.job_id, tasks.attempt, tasks.progress, tasks.progress_units, locked.previous_units
     ), changes as (
       select job_id, id as task_id, 0 as ord, 'RUNNING'::text as from_status, 'RUNNING'::text as to_status,
-        (${units}::int8 - previous_units)::int8 as units_delta, 'TASK_PROGRESS'::text as event_type,
-        jsonb_build_object('attempt', ${ref.attempt}::int, 'progress', ${toJson(ref.progress)}::jsonb) as event_data
+        (progress_units - previous_units)::int8 as units_delta, 'TASK_PROGRESS'::text as event_type,
+        jsonb_build_object('attempt', attempt, 'progress', progress) as event_data
       from reported
     ), ${jobLotCtes(now)}
     select ${lotEventsColumn} from reported`.execute(db);

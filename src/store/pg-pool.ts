@@ -16,7 +16,7 @@ export const PREPARED_MARK = '/* prepared */';
  * of task columns): 510–545 ms a submitJob with custom plans against 430–450 ms generic, on the
  * bench's 2-core machine, and the bench's bulk submit of 1,000-task jobs 7,300–8,700 → 13,500–14,200
  * jobs/s (`npm run bench -- --quick --only "jobql postgres"`, two runs each); claims, completions
- * and pickup unchanged. Unnamed statements (everything else) are planned once with their values
+ * and pickup within their runs' spread. Unnamed statements (everything else) are planned once with their values
  * whatever this says.
  */
 const PLAN_CACHE_MODE = 'force_generic_plan';
