@@ -1,6 +1,17 @@
 import type { JobEventRecord } from '../store/records.js';
 
 /**
+ * What a statement that writes events needs to send them to other processes itself, as NOTIFYs
+ * delivered at its commit: the bus's events channel, its origin (so that the bus drops the echo)
+ * and the payload limit past which an event travels as a reference.
+ */
+export interface StatementNotify {
+  readonly channel: string;
+  readonly origin: string;
+  readonly maxPayloadBytes: number;
+}
+
+/**
  * Carries what just happened, after it committed, to whoever listens: subscriptions on the API
  * and cancellation requests to the worker that runs a task. It is fast, not durable: the event
  * log in the store is the truth, and a subscriber fills any gap from it by sequence number.
@@ -8,6 +19,14 @@ import type { JobEventRecord } from '../store/records.js';
 export interface EventBus {
   /** Events must already be committed, in their per-job `seq` order. */
   publish(events: readonly JobEventRecord[]): void;
+  /**
+   * Set on a bus that other processes hear through the store's database (PostgreSQL NOTIFY): a
+   * statement that writes events can then send them itself, saving the round trip of a NOTIFY
+   * statement after it.
+   */
+  readonly statementNotify?: StatementNotify | undefined;
+  /** Events the statement that wrote them sent with `statementNotify`: only this process's listeners get them here. */
+  publishSent(events: readonly JobEventRecord[]): void;
   subscribe(jobId: string, listener: (event: JobEventRecord) => void): () => void;
   /** Asks whichever worker runs one of these tasks to abort it. */
   requestCancel(taskIds: readonly string[]): void;

@@ -17,6 +17,7 @@ export function createLocalEventBus(options: LocalEventBusOptions = {}): EventBu
 
   return {
     publish: (events) => listeners.deliverEvents(events),
+    publishSent: (events) => listeners.deliverEvents(events),
     subscribe: (jobId, listener) => listeners.subscribe(jobId, listener),
     requestCancel: (taskIds) => listeners.deliverCancel(taskIds),
     onCancelRequested: (listener) => listeners.onCancelRequested(listener),

@@ -22,7 +22,9 @@ const MAX_CHANNEL_BYTES = 63;
 
 /**
  * An event bus over LISTEN/NOTIFY. An event whose message would pass the payload limit travels
- * as a reference to its row in `job_events`, which the receiving bus reads through `db`.
+ * as a reference to its row in `job_events`, which the receiving bus reads through `db`. A
+ * statement that writes events can send their messages itself (`statementNotify`), in the same
+ * format, at its commit.
  */
 export function createPostgresEventBus(options: PostgresEventBusOptions): RelayedEventBus {
   const channels = busChannels(options.channel);
@@ -35,7 +37,7 @@ export function createPostgresEventBus(options: PostgresEventBusOptions): Relaye
     (await eventsAfter(options.db, { jobId: ref.jobId, afterSeq: ref.seq - 1, upToSeq: ref.seq, limit: 1 }))[0];
 
   return createRelayedEventBus(
-    { maxMessageBytes: MAX_PAYLOAD_BYTES, loadEvent, onError: options.onError },
+    { maxMessageBytes: MAX_PAYLOAD_BYTES, loadEvent, onError: options.onError, statementChannel: channels.events },
     (inbound) => {
       const sender = createNotifySender(options.db, inbound.report);
       const listener = listenForNotifications({

@@ -41,6 +41,11 @@ export interface RelayOptions {
   readonly loadEvent?: (ref: EventRef) => Promise<JobEventRecord | undefined>;
   /** Gets send, receive and listener failures; without it they are dropped. */
   readonly onError?: (error: Error) => void;
+  /**
+   * Where the events messages of a statement's own NOTIFY reach the buses (PostgreSQL): with it,
+   * the bus offers `statementNotify`.
+   */
+  readonly statementChannel?: string;
 }
 
 /**
@@ -132,6 +137,10 @@ export function createRelayedEventBus(options: RelayOptions, connect: (inbound: 
       if (closed || events.length === 0) return;
       send('events', () => encodeEvents(origin, events, maxBytes));
       listeners.deliverEvents(events);
+    },
+    statementNotify: options.statementChannel === undefined ? undefined : { channel: options.statementChannel, origin, maxPayloadBytes: maxBytes },
+    publishSent(events) {
+      if (!closed) listeners.deliverEvents(events);
     },
     subscribe: (jobId, listener) => listeners.subscribe(jobId, listener),
     requestCancel(taskIds) {

@@ -62,25 +62,33 @@ function originHead(origin: string): string {
   return `{"origin":${JSON.stringify(origin)},`;
 }
 
+/** An events message from `origin` is `head`, its events joined by commas, then `tail`. */
+export function eventsMessageFrame(origin: string): { readonly head: string; readonly tail: string } {
+  return frame(origin, 'events');
+}
+
+function frame(origin: string, key: string): { readonly head: string; readonly tail: string } {
+  return { head: `${originHead(origin)}"${key}":[`, tail: ']}' };
+}
+
 function pack(origin: string, key: string, parts: readonly Part[], maxBytes: number): string[] {
-  const head = `${originHead(origin)}"${key}":[`;
-  const tail = ']}';
-  const frame = Buffer.byteLength(head) + Buffer.byteLength(tail);
+  const { head, tail } = frame(origin, key);
+  const frameBytes = Buffer.byteLength(head) + Buffer.byteLength(tail);
   const messages: string[] = [];
   let current: string[] = [];
-  let size = frame;
+  let size = frameBytes;
   for (const part of parts) {
     let json = part.json;
     let bytes = Buffer.byteLength(json);
-    if (frame + bytes > maxBytes && part.fallback) {
+    if (frameBytes + bytes > maxBytes && part.fallback) {
       json = part.fallback();
       bytes = Buffer.byteLength(json);
     }
-    if (frame + bytes > maxBytes) throw new Error(`a message part of ${bytes} bytes does not fit in ${maxBytes} bytes`);
+    if (frameBytes + bytes > maxBytes) throw new Error(`a message part of ${bytes} bytes does not fit in ${maxBytes} bytes`);
     if (current.length > 0 && size + 1 + bytes > maxBytes) {
       messages.push(head + current.join(',') + tail);
       current = [];
-      size = frame;
+      size = frameBytes;
     }
     size += current.length > 0 ? 1 + bytes : bytes;
     current.push(json);

@@ -1,6 +1,7 @@
 import { sql, type RawBuilder } from 'kysely';
 import { taskProgressUnits } from '../domain/job-progress.js';
 import { taskStatusesAllowedBefore, type TaskStatus } from '../domain/state-machine.js';
+import type { StatementNotify } from '../events/event-bus.js';
 import { PREPARED, type Db } from './database.js';
 import { jobLotCtes, lotEvents, lotEventsColumn } from './job-lot-sql.js';
 import { recordJobChanges, type JobChanges, type NewJobEvent, type TaskStatusChange } from './job-bookkeeping.js';
@@ -24,7 +25,11 @@ import { settleDependants } from './task-dependencies.js';
  * statement whatever its size: the tasks, their attempt rows and their jobs' bookkeeping
  * (`jobLotCtes`), prepared once per connection (planning it cost more than running it). On the
  * postgres adapter the claim lot is not a statement of its own: it rides in the delivery claim
- * (`claimAttemptCtes`, src/worker/attempt-claim-companion.ts). The figures since are in
+ * (`claimAttemptCtes`, src/worker/attempt-claim-companion.ts). With the PostgreSQL event bus a
+ * lot's statement also sends its events (`notify`, see `lotEventsColumn`), where the worker sent
+ * a NOTIFY statement after each: the bench's process workload on the postgres adapter, medians
+ * of 3 interleaved runs before → after, went 201 → 225 jobs/s at concurrency 1 (1,000 jobs),
+ * 779 → 926 at 10 (3,000) and 1,626 → 1,760 at 50 (4,000). The figures since are in
  * bench/RESULTS.md.
  *
  * Locks are taken in the order every writer takes them: the tasks by (job, rank), then the jobs
@@ -32,16 +37,27 @@ import { settleDependants } from './task-dependencies.js';
  * (job, rank) order, before the jobs are locked.
  */
 
-export interface ClaimedLot {
-  /** The claimed tasks, RUNNING, by id. */
-  readonly tasks: Map<string, TaskRecord>;
+/** What a lot wrote to the event log, each job's events in seq order. */
+export interface LotEvents {
+  /** For the bus to publish, now that they are committed. */
   readonly events: JobEventRecord[];
+  /** Those the lot's statement sent to the other processes itself (`notify`): for `publishSent`. */
+  readonly sentEvents: JobEventRecord[];
 }
 
-export interface CompletedLot {
+export interface ClaimedLot extends LotEvents {
+  /** The claimed tasks, RUNNING, by id. */
+  readonly tasks: Map<string, TaskRecord>;
+}
+
+export interface CompletedLot extends LotEvents {
   /** The completed tasks, SUCCEEDED, by id, each with the dependants it released (they need deliveries). */
   readonly tasks: Map<string, { readonly task: TaskRecord; readonly released: TaskRecord[] }>;
-  readonly events: JobEventRecord[];
+}
+
+/** A statement's events, by who sends them: the statement itself (with `notify`), or the bus. */
+export function whoPublishes(notify: StatementNotify | undefined, events: JobEventRecord[]): LotEvents {
+  return notify ? { events: [], sentEvents: events } : { events, sentEvents: [] };
 }
 
 /** The statuses a claim takes a task from (QUEUED, SCHEDULED), from the state machine. */
@@ -74,25 +90,29 @@ function allEvents(recorded: Map<string, { events: JobEventRecord[] }>): JobEven
  * A claimed task's progress counts 0 before and after (waiting and fresh RUNNING tasks count 0).
  */
 export async function claimAttempts(db: Db, refs: readonly AttemptRef[], params: AttemptClaimParams): Promise<ClaimedLot> {
-  if (refs.length === 0) return { tasks: new Map(), events: [] };
+  if (refs.length === 0) return { tasks: new Map(), events: [], sentEvents: [] };
   const now = new Date();
   const refsTable = sql`unnest(${refs.map((ref) => ref.taskId)}::uuid[], ${refs.map((ref) => ref.attempt)}::int[]) as w(id, attempt)`;
   const { rows } = await sql<ClaimedAttemptRow>`${PREPARED}
     with ${claimAttemptCtes(refsTable, now, params)}
-    select ${claimedAttemptColumns} from claimed`.execute(db);
-  return claimedLot(rows);
+    select ${claimedAttemptColumns(params.notify)} from claimed`.execute(db);
+  return claimedLot(rows, params.notify);
 }
 
 export interface AttemptClaimParams {
   readonly workerId: string;
   readonly leaseMs: number;
+  /** The event bus's, when the statement is to send the lot's events itself (see `lotEventsColumn`). */
+  readonly notify?: StatementNotify | undefined;
 }
 
 /** A row of `claimedAttemptColumns`: the claimed task, and on the statement's first row the lot's events. */
 export type ClaimedAttemptRow = TaskRecord & { readonly previousStatus: TaskStatus; readonly lotEvents: unknown };
 
 /** What a statement ending in `claimAttemptCtes` selects from `claimed`, one row per claimed task. */
-export const claimedAttemptColumns = sql`claimed.*, ${lotEventsColumn}`;
+export function claimedAttemptColumns(notify: StatementNotify | undefined): RawBuilder<unknown> {
+  return sql`claimed.*, ${lotEventsColumn(notify)}`;
+}
 
 /**
  * The attempt claim as CTEs (`locked`, `claimed`, `attempts`, `changes` and the jobs'
@@ -126,11 +146,15 @@ export function claimAttemptCtes(refsTable: RawBuilder<unknown>, now: Date, para
 }
 
 /**
- * The lot that `claimedAttemptColumns` rows describe (rows with no task, of a left join, are
- * skipped); `isOtherColumn` names the statement's columns that are not the task's (a delivery
+ * The lot that `claimedAttemptColumns(notify)` rows describe (rows with no task, of a left join,
+ * are skipped); `isOtherColumn` names the statement's columns that are not the task's (a delivery
  * claim's own).
  */
-export function claimedLot(rows: readonly Readonly<Record<string, unknown>>[], isOtherColumn: (key: string) => boolean = () => false): ClaimedLot {
+export function claimedLot(
+  rows: readonly Readonly<Record<string, unknown>>[],
+  notify: StatementNotify | undefined,
+  isOtherColumn: (key: string) => boolean = () => false,
+): ClaimedLot {
   const events = lotEvents(rows.filter((row) => row['lotEvents'] != null));
   const tasks = new Map<string, TaskRecord>();
   // Every row has the statement's columns: the task's are picked once, then copied row by row.
@@ -142,7 +166,7 @@ export function claimedLot(rows: readonly Readonly<Record<string, unknown>>[], i
     for (const column of columns) task[column] = row[column];
     tasks.set(row['id'] as string, task as unknown as TaskRecord);
   }
-  return { tasks, events };
+  return { tasks, ...whoPublishes(notify, events) };
 }
 
 type CompletionItem = AttemptRef & { readonly resultJson: string };
@@ -184,8 +208,8 @@ function completionCtes(items: readonly CompletionItem[], now: Date, tasks: 'wit
  * Tasks nothing depends on (nearly all) are completed by one statement with their jobs'
  * bookkeeping; the others, and any the statement fenced out, by `completeWithDependants`.
  */
-export async function completeAttempts(db: Db, items: readonly CompletionItem[]): Promise<CompletedLot> {
-  if (items.length === 0) return { tasks: new Map(), events: [] };
+export async function completeAttempts(db: Db, items: readonly CompletionItem[], notify?: StatementNotify): Promise<CompletedLot> {
+  if (items.length === 0) return { tasks: new Map(), events: [], sentEvents: [] };
   const now = new Date();
   const { rows } = await sql<TaskRecord & { previousUnits: number; lotEvents: unknown }>`${PREPARED}
     with ${completionCtes(items, now, 'without dependants')}, changes as (
@@ -194,15 +218,16 @@ export async function completeAttempts(db: Db, items: readonly CompletionItem[])
         jsonb_build_object('attempt', attempt, 'taskStatus', 'SUCCEEDED') as event_data
       from done
     ), ${jobLotCtes(now)}
-    select done.*, ${lotEventsColumn} from done`.execute(db);
+    select done.*, ${lotEventsColumn(notify)} from done`.execute(db);
   const tasks = new Map<string, { task: TaskRecord; released: TaskRecord[] }>(
     rows.map(({ previousUnits: _, lotEvents: __, ...task }) => [task.id, { task, released: [] }]),
   );
   const rest = items.filter((item) => !tasks.has(item.taskId));
-  if (rest.length === 0) return { tasks, events: lotEvents(rows) };
+  const fast = whoPublishes(notify, lotEvents(rows));
+  if (rest.length === 0) return { tasks, ...fast };
   const slow = await completeWithDependants(db, rest);
   for (const [id, ended] of slow.tasks) tasks.set(id, ended);
-  return { tasks, events: [...lotEvents(rows), ...slow.events] };
+  return { tasks, events: [...fast.events, ...slow.events], sentEvents: fast.sentEvents };
 }
 
 /**
@@ -210,7 +235,7 @@ export async function completeAttempts(db: Db, items: readonly CompletionItem[])
  * fences, updates the tasks (their progress units too) and ends the attempt rows; the dependants
  * are then settled one task at a time, and the jobs' bookkeeping written by `recordJobChanges`.
  */
-async function completeWithDependants(db: Db, items: readonly CompletionItem[]): Promise<CompletedLot> {
+async function completeWithDependants(db: Db, items: readonly CompletionItem[]): Promise<Pick<CompletedLot, 'tasks' | 'events'>> {
   return db.transaction().execute(async (trx) => {
     const now = new Date();
     const { rows } = await sql<TaskRecord & { previousUnits: number }>`

@@ -1,6 +1,7 @@
 import { CompiledQuery, sql, type Transaction } from 'kysely';
 import { taskProgressUnits } from '../domain/job-progress.js';
 import { retryDelayMs } from '../domain/backoff.js';
+import type { StatementNotify } from '../events/event-bus.js';
 import type { Database, Db, TaskErrorValue, TaskProgressValue } from './database.js';
 import { PREPARED, toJson } from './database.js';
 import { jobLotCtes, lotEvents, lotEventsColumn } from './job-lot-sql.js';
@@ -132,7 +133,11 @@ function isRunning(task: TaskRecord, ref: AttemptRef): boolean {
  * lock, update and events, and COMMIT it took 6–8 ms a report on loopback, nearly all of it in the
  * eight round trips, and every subscriber of the job waited that long for each event.
  */
-export async function recordProgress(db: Db, ref: AttemptRef & { readonly progress: TaskProgressValue }): Promise<JobEventRecord[]> {
+export async function recordProgress(
+  db: Db,
+  ref: AttemptRef & { readonly progress: TaskProgressValue },
+  notify?: StatementNotify,
+): Promise<JobEventRecord[]> {
   const now = new Date();
   const units = taskProgressUnits('RUNNING', ref.progress);
   const { rows } = await sql<{ lotEvents: unknown }>`${PREPARED}
@@ -151,7 +156,7 @@ export async function recordProgress(db: Db, ref: AttemptRef & { readonly progre
         jsonb_build_object('attempt', attempt, 'progress', progress) as event_data
       from reported
     ), ${jobLotCtes(now)}
-    select ${lotEventsColumn} from reported`.execute(db);
+    select ${lotEventsColumn(notify)} from reported`.execute(db);
   return lotEvents(rows);
 }
 

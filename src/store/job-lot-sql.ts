@@ -1,6 +1,8 @@
 import { sql, type RawBuilder } from 'kysely';
 import { JOB_STATUSES, isFinalJobStatus, TASK_STATUSES, type TaskStatus } from '../domain/state-machine.js';
 import { jobStatusSql } from './job-status-sql.js';
+import type { StatementNotify } from '../events/event-bus.js';
+import { eventsMessageFrame } from '../events/wire-format.js';
 import type { JobEventRecord } from './records.js';
 
 /**
@@ -71,18 +73,65 @@ export function jobLotCtes(now: Date): RawBuilder<unknown> {
     )`;
 }
 
+/** An `inserted_events` row as the JSON of a JobEventRecord (wire-format.ts reads the same shape). */
+const eventJson = sql`json_build_object('id', id::text, 'jobId', job_id, 'seq', seq, 'taskId', task_id, 'type', type, 'at', at, 'data', data)`;
+
 /**
  * The events a statement wrote (its CTE `inserted_events … returning id, job_id, seq, task_id,
  * type, at, data`), as JSON on its first row: a statement answers one kind of row (the
  * attempts it claimed or completed), and every row carrying them would repeat them. As json, not
  * jsonb: the text is only sent and parsed, and json_agg builds it about five times faster (10,000
  * events: 32 ms against 170, psql on a temporary table, second runs).
+ *
+ * With `notify` (a bus's `statementNotify`) the statement also sends the events to the other
+ * processes' buses, as NOTIFYs delivered when it commits: events messages of the wire format, in
+ * each job's seq order, up to PACKED_EVENTS events of at most PACKED_EVENT_BYTES each to a
+ * message; a bigger event goes alone, or as a reference to its row past the payload limit. A
+ * worker at concurrency 1 sent two NOTIFY statements a task after its claims and completions;
+ * they are gone (see attempt-batches.ts for the figures). One NOTIFY per event instead cost the
+ * server as much as the statements it saved at concurrency 50, about 100 events to a claim.
  */
-export const lotEventsColumn = sql`case when row_number() over () = 1 then (
-    select json_agg(json_build_object('id', id::text, 'jobId', job_id, 'seq', seq, 'taskId', task_id, 'type', type, 'at', at, 'data', data)
-      order by job_id, seq)
-    from inserted_events
-  ) end as lot_events`;
+export function lotEventsColumn(notify?: StatementNotify): RawBuilder<unknown> {
+  if (!notify) {
+    return sql`case when row_number() over () = 1 then (
+        select json_agg(${eventJson} order by job_id, seq) from inserted_events
+      ) end as lot_events`;
+  }
+  const { head, tail } = eventsMessageFrame(notify.origin);
+  const packed = Math.floor((notify.maxPayloadBytes - Buffer.byteLength(head) - Buffer.byteLength(tail)) / (PACKED_EVENT_BYTES + 1));
+  // `runs` numbers the stretches between events that go alone; `messages` cuts each stretch into
+  // messages of `packed` events. `sent` is read by the final select, so it runs, and its
+  // pg_notify calls run in message order: a sorted subquery is never pulled up.
+  return sql`case when row_number() over () = 1 then (
+      with events as materialized (
+        select job_id, seq, ${eventJson} as event from inserted_events
+      ), ranked as (
+        select job_id, seq, event, octet_length(event::text) > ${PACKED_EVENT_BYTES}::int as alone,
+          row_number() over (order by job_id, seq) as pos
+        from events
+      ), runs as (
+        select *, sum(alone::int) over (order by pos) as run from ranked
+      ), cut as (
+        select *, case when alone then 0 else (row_number() over (partition by run, alone order by pos) - 1) / ${packed}::int end as part
+        from runs
+      ), messages as (
+        select min(pos) as first_pos, case
+          when not alone then ${head}::text || string_agg(event::text, ',' order by pos) || ${tail}::text
+          when octet_length(${head}::text || min(event::text) || ${tail}::text) <= ${notify.maxPayloadBytes}::int
+            then ${head}::text || min(event::text) || ${tail}::text
+          else ${head}::text || json_build_object('ref', json_build_object('jobId', (array_agg(job_id))[1], 'seq', min(seq)))::text || ${tail}::text
+        end as message
+        from cut group by run, alone, part
+      ), sent as (
+        select count(pg_notify(${notify.channel}::text, message)) as notifications
+        from (select message from messages order by first_pos) m
+      )
+      select json_agg(event order by job_id, seq) from events where (select notifications from sent) >= 0
+    ) end as lot_events`;
+}
+
+/** The most events one message of a statement's own NOTIFY carries, and the largest of them. */
+const PACKED_EVENT_BYTES = 512;
 
 interface EventJson {
   readonly id: string;

@@ -13,15 +13,15 @@ export interface ClaimedAttempt {
  * in the store's database (postgres): a delivery reaches the worker with its attempt claimed, one
  * round trip where there were two. The attempts are fenced as in `claimAttempts`: a stale or
  * duplicate delivery comes with no task. `onLot` gets each statement's lot, whose events are
- * published once it has committed.
+ * published once it has committed (or were sent by it, with `params.notify`).
  */
 export function attemptClaimCompanion(params: AttemptClaimParams, onLot: (lot: ClaimedLot) => void): ClaimCompanion<ClaimedAttempt> {
   return {
     ctes: (now) => claimAttemptCtes(sql`(select task_id as id, attempt from taken) as w`, now, params),
-    columns: claimedAttemptColumns,
+    columns: claimedAttemptColumns(params.notify),
     join: sql`left join claimed on claimed.id = taken.task_id and claimed.attempt = taken.attempt`,
     read(rows) {
-      const lot = claimedLot(rows, isDeliveryColumn);
+      const lot = claimedLot(rows, params.notify, isDeliveryColumn);
       onLot(lot);
       return rows.map((row) => ({ task: lot.tasks.get(row['deliveryTaskId'] as string) }));
     },

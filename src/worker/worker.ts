@@ -5,7 +5,7 @@ import type { Consumer, Delivery, QueueAdapter } from '../../adapters/queue-adap
 import type { EventBus } from '../events/event-bus.js';
 import { codedError, isNonRetryable, NonRetryableError, TaskAbortedError, toError, type JobQlError } from '../errors/index.js';
 import type { Db, TaskErrorValue, TaskProgressValue } from '../store/database.js';
-import { claimAttempts, completeAttempts } from '../store/attempt-batches.js';
+import { claimAttempts, completeAttempts, whoPublishes, type LotEvents } from '../store/attempt-batches.js';
 import { failAttempt, handBackAttempt, recordProgress, type AttemptRef } from '../store/attempts.js';
 import type { TaskRecord } from '../store/records.js';
 import type { RetentionPolicy } from '../store/retention.js';
@@ -125,7 +125,10 @@ export class Worker {
       retention: this.options.retention,
     });
     const plans = planConsumers(this.options.queues, this.options.concurrency);
-    const companion = attemptClaimCompanion({ workerId: this.workerId, leaseMs: this.options.leaseMs }, (lot) => bus.publish(lot.events));
+    const companion = attemptClaimCompanion(
+      { workerId: this.workerId, leaseMs: this.options.leaseMs, notify: bus.statementNotify },
+      (lot) => this.publish(lot),
+    );
     for (const plan of plans) {
       this.consumers.push(adapter.consume({ ...plan, handle: (delivery, claimed) => this.handle(delivery, claimed), companion }));
     }
@@ -174,8 +177,8 @@ export class Worker {
   /** One lot of claims; a task comes back once, to the first of its deliveries in the lot. */
   private async claimLot(deliveries: readonly Delivery[]): Promise<(TaskRecord | undefined)[]> {
     const { db, bus, leaseMs } = this.options;
-    const lot = await this.storeWrite(() => claimAttempts(db, deliveries, { workerId: this.workerId, leaseMs }));
-    bus.publish(lot.events);
+    const lot = await this.storeWrite(() => claimAttempts(db, deliveries, { workerId: this.workerId, leaseMs, notify: bus.statementNotify }));
+    this.publish(lot);
     const given = new Set<string>();
     return deliveries.map((delivery) => {
       const task = lot.tasks.get(delivery.taskId);
@@ -187,8 +190,8 @@ export class Worker {
 
   /** One lot of completions; one whose attempt is no longer running is fenced out and changes nothing. */
   private async completeLot(items: readonly (AttemptRef & { readonly resultJson: string })[]): Promise<void[]> {
-    const lot = await this.storeWrite(() => completeAttempts(this.options.db, items));
-    this.options.bus.publish(lot.events);
+    const lot = await this.storeWrite(() => completeAttempts(this.options.db, items, this.options.bus.statementNotify));
+    this.publish(lot);
     await this.enqueue([...lot.tasks.values()].flatMap((end) => deliveriesAfter(end)));
     return items.map(() => undefined);
   }
@@ -200,7 +203,9 @@ export class Worker {
     this.running.set(task.id, { ref, controller });
     this.leases?.hold(ref);
     const progress = new ProgressWriter<TaskProgressValue>(async (value) => {
-      this.options.bus.publish(await recordProgress(this.options.db, { ...ref, progress: value }));
+      const notify = this.options.bus.statementNotify;
+      const events = await recordProgress(this.options.db, { ...ref, progress: value }, notify);
+      this.publish(whoPublishes(notify, events));
     });
     let completion: Promise<void> | undefined;
     try {
@@ -368,6 +373,12 @@ export class Worker {
       budgetMs: this.options.leaseMs,
       onRetry: (error) => this.options.logger.warn({ err: toError(error), workerId: this.workerId }, 'store write failed; retrying'),
     });
+  }
+
+  /** A lot's events, to this process's listeners and, unless its statement sent them, to the others'. */
+  private publish(lot: LotEvents): void {
+    if (lot.sentEvents.length > 0) this.options.bus.publishSent(lot.sentEvents);
+    this.options.bus.publish(lot.events);
   }
 
   private async enqueue(deliveries: readonly Delivery[]): Promise<void> {

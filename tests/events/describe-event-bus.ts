@@ -126,6 +126,22 @@ export function describeEventBus(name: string, harness: EventBusHarness): void {
       expect(p.errors).toEqual([]);
     });
 
+    it('delivers events published as sent by their statement to its own process only', async () => {
+      const p = await open();
+      const events = await harness.events([progressData(1)]);
+      const jobId = events[0]!.jobId;
+      const onA = collectEvents(p.a, jobId);
+      const onB = collectEvents(p.b, jobId);
+
+      p.a.publishSent(events);
+      await settle(p);
+
+      expect(onA.seen).toStrictEqual(events);
+      // One process (the local bus): A and B are the same bus.
+      expect(onB.seen).toStrictEqual(harness.crossProcess ? [] : events);
+      expect(p.errors).toEqual([]);
+    });
+
     it("delivers only the subscribed job's events", async () => {
       const p = await open();
       const mine = await harness.events([progressData(1)]);
