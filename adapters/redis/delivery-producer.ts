@@ -3,14 +3,30 @@ import type { Delivery } from '../queue-adapter.js';
 import { GIVE_BACK_RETRIES, openProducerQueue } from './bee-queues.js';
 import type { BeeQueue, BeeQueueBasics, BeeQueueJob } from './bee-queues.js';
 import { toJobData } from './delivery-job-data.js';
-import { bandOf, bandQueueName } from './priority-bands.js';
+import { bandOf, bandQueueName, beeQueueKey } from './priority-bands.js';
 import { whenReady } from './redis-connections.js';
 
 /** How long a first enqueue to a queue waits for a connection before it fails. */
 const READY_TIMEOUT_MS = 10_000;
 
 /**
- * Saves deliveries as bee-queue jobs, one pipelined `saveAll` per band queue. The job id is the
+ * bee-queue's addJob script (hexists, hset, lpush) for many jobs in one call: `saveAll` runs it
+ * once per job, a pipeline of 10,000 EVALSHAs for a 10,000-task submission. KEYS: the queue's
+ * `jobs` hash and `waiting` list; ARGV: job id, job data, job id, job data, … An id the queue
+ * still holds is left as it is, as addJob leaves it.
+ */
+const ADD_DUE_JOBS = `
+for i = 1, #ARGV, 2 do
+  if redis.call('hsetnx', KEYS[1], ARGV[i], ARGV[i + 1]) == 1 then
+    redis.call('lpush', KEYS[2], ARGV[i])
+  end
+end
+return 0`;
+const DUE_JOBS_PER_CALL = 1_000;
+
+/**
+ * Saves deliveries as bee-queue jobs, per band queue: due ones in lots of a script call each
+ * (`ADD_DUE_JOBS`), delayed ones by bee-queue's pipelined `saveAll`. The job id is the
  * delivery id, and bee-queue's addJob script refuses an id its queue still holds, so enqueueing a
  * pending or running delivery again is a no-op; once acknowledged, the job is removed and the id
  * is free again.
@@ -38,14 +54,32 @@ export class DeliveryProducer {
     await Promise.all([...byBandQueue].map(([name, group]) => this.#save(name, group)));
   }
 
+  /** Due deliveries go in lots (`ADD_DUE_JOBS`), delayed ones through bee-queue's `saveAll`. */
   async #save(name: string, deliveries: readonly Delivery[]): Promise<void> {
     const queue = await this.#queue(name);
     const nowMs = Date.now();
     const jobs = deliveries.map((delivery) => toJob(queue, delivery, nowMs));
-    const failures = await queue.saveAll(jobs);
+    const due = jobs.filter((job) => !job.options.delay);
+    const delayed = jobs.filter((job) => job.options.delay);
+    const [failures] = await Promise.all([
+      delayed.length > 0 ? queue.saveAll(delayed) : new Map<BeeQueueJob, Error>(),
+      this.#addDue(name, due),
+    ]);
     if (failures.size > 0) {
       throw new AggregateError([...failures.values()], `redis queue adapter: ${failures.size} deliveries to ${name} were not saved`);
     }
+  }
+
+  async #addDue(name: string, jobs: readonly BeeQueueJob[]): Promise<void> {
+    const { client, keyPrefix } = this.#basics;
+    const keys = [beeQueueKey(keyPrefix, name, 'jobs'), beeQueueKey(keyPrefix, name, 'waiting')];
+    const lots: Promise<unknown>[] = [];
+    for (let start = 0; start < jobs.length; start += DUE_JOBS_PER_CALL) {
+      const args: string[] = [];
+      for (const job of jobs.slice(start, start + DUE_JOBS_PER_CALL)) args.push(job.id, jobData(job));
+      lots.push(client.eval(ADD_DUE_JOBS, keys.length, ...keys, ...args));
+    }
+    await Promise.all(lots);
   }
 
   #queue(name: string): Promise<BeeQueue> {
@@ -91,6 +125,11 @@ export class DeliveryProducer {
     this.#closed = true;
     for (const queue of this.#opened) queue.close(1).catch(() => {});
   }
+}
+
+/** The JSON bee-queue stores for a job (`Job#toData`, which its typings leave out). */
+function jobData(job: BeeQueueJob): string {
+  return (job as unknown as { toData(): string }).toData();
 }
 
 function toJob(queue: BeeQueue, delivery: Delivery, nowMs: number): BeeQueueJob {
