@@ -11,6 +11,7 @@ import * as m0009 from './0009_task_dependencies.js';
 import * as m0010 from './0010_jobs_finished_index.js';
 import * as m0011 from './0011_deferred_job_foreign_keys.js';
 import * as m0012 from './0012_claimable_deliveries.js';
+import * as m0013 from './0013_claimable_deliveries_plpgsql.js';
 
 /**
  * Every migration, by name, in order. Imported statically so the same code runs under tsx, vitest
@@ -29,4 +30,5 @@ export const migrations: Record<string, Migration> = {
   '0010_jobs_finished_index': m0010,
   '0011_deferred_job_foreign_keys': m0011,
   '0012_claimable_deliveries': m0012,
+  '0013_claimable_deliveries_plpgsql': m0013,
 };

@@ -51,7 +51,10 @@ export interface ClaimedDelivery<T> {
  * two interleaved pairs), 344 and 361 jobs/s went to 398 and 416; the adapter alone handing out a
  * backlog of 20,000 at concurrency 10 took 39.0 and 38.6 s before, 21.9 and 19.2 s after.
  *
- * Each queue's pick is `claimable_deliveries` (migration 0012), a function whose planner settings
+ * Each queue's pick is `claimable_deliveries` (migration 0012; PL/pgSQL since 0013, which keeps
+ * its plan for the session: as a SQL function it was planned at every call, 0.38 ms of a 0.84 ms
+ * claim at concurrency 1, and the claim's median execution went 0.72 → 0.57 ms, server log, 1,000
+ * claims), a function whose planner settings
  * leave that ordered index scan as its only plan. Planned inline, the pick followed the table's
  * statistics, which on a queue table are always stale (it fills and empties faster than autovacuum
  * analyses it): at concurrency 50 the server log showed a bitmap scan of the claim-order index
