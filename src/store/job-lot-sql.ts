@@ -85,8 +85,9 @@ const eventJson = sql`json_build_object('id', id::text, 'jobId', job_id, 'seq', 
  *
  * With `notify` (a bus's `statementNotify`) the statement also sends the events to the other
  * processes' buses, as NOTIFYs delivered when it commits: events messages of the wire format, in
- * each job's seq order, up to PACKED_EVENTS events of at most PACKED_EVENT_BYTES each to a
- * message; a bigger event goes alone, or as a reference to its row past the payload limit. A
+ * each job's seq order, as many events of at most PACKED_EVENT_BYTES each to a message as fit
+ * whatever their sizes (15 under PostgreSQL's limit); a bigger event goes alone, or as a
+ * reference to its row past the payload limit. A
  * worker at concurrency 1 sent two NOTIFY statements a task after its claims and completions;
  * they are gone (see attempt-batches.ts for the figures). One NOTIFY per event instead cost the
  * server as much as the statements it saved at concurrency 50, about 100 events to a claim.
@@ -130,7 +131,7 @@ export function lotEventsColumn(notify?: StatementNotify): RawBuilder<unknown> {
     ) end as lot_events`;
 }
 
-/** The most events one message of a statement's own NOTIFY carries, and the largest of them. */
+/** The largest event a message of a statement's own NOTIFY carries with others. */
 const PACKED_EVENT_BYTES = 512;
 
 interface EventJson {
