@@ -49,6 +49,17 @@ describe('statements marked PREPARED', () => {
     expect((await marked()).rows[0]).toEqual({ id: 1, label: 'x', note: null });
   });
 
+  it('go to the driver as written, while other statements are snake-cased; the rows of both are camel-cased', async () => {
+    // An identifier of Kysely's is what the snake-case pass renames: in a marked statement it stays.
+    const markedText = sql`${PREPARED} select id as ${sql.id('markedId')} from probe`.compile(db).sql;
+    const plainText = sql`select id as ${sql.id('plainId')} from probe`.compile(db).sql;
+    expect(markedText).toContain('"markedId"');
+    expect(plainText).toContain('"plain_id"');
+    expect(db.selectFrom('jobs').select('taskCount').compile().sql).toBe('select "task_count" from "jobs"');
+    const { rows } = await sql<Record<string, unknown>>`${PREPARED} select id as first_id from probe where id = ${1}::int`.execute(db);
+    expect(rows).toEqual([{ firstId: 1 }]);
+  });
+
   it('fail as any statement does on an error that is not about the cached plan', async () => {
     await expect(sql`${PREPARED} select 1 / ${0}::int`.execute(db)).rejects.toThrow(/division by zero/);
     expect((await marked()).rows).toHaveLength(2);
