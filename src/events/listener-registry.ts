@@ -8,6 +8,8 @@ export interface ListenerRegistry {
   subscribe(jobId: string, listener: EventListener): () => void;
   onCancelRequested(listener: CancelListener): () => void;
   hasSubscribers(jobId: string): boolean;
+  /** Whether any job has a listener here: a process with none has no use for others' events. */
+  hasAnySubscribers(): boolean;
   deliverEvents(events: readonly JobEventRecord[]): void;
   deliverCancel(taskIds: readonly string[]): void;
   clear(): void;
@@ -49,6 +51,9 @@ export function createListenerRegistry(onListenerError: (error: unknown) => void
     },
     hasSubscribers(jobId) {
       return byJob.has(jobId);
+    },
+    hasAnySubscribers() {
+      return byJob.size > 0;
     },
     deliverEvents(events) {
       for (const event of events) {

@@ -112,6 +112,9 @@ export function createRelayedEventBus(options: RelayOptions, connect: (inbound: 
           const message = decodeCancel(payload);
           if (message.origin !== origin) listeners.deliverCancel(message.taskIds);
         } else {
+          // Nobody here to deliver to (a worker, an API process with no subscription open): left
+          // unparsed. One who subscribes later reads the store after listening, and so sees these.
+          if (!listeners.hasAnySubscribers()) return;
           const message = decodeEvents(payload);
           if (message.origin !== origin) deliverInOrder(message.items);
         }

@@ -123,11 +123,13 @@ describe('postgres event bus', () => {
   it('reports a message it cannot read and keeps listening', async () => {
     const p = await openPair();
     try {
-      await sql`select pg_notify(${busChannels(p.channel).events}, 'not a message')`.execute(t.db);
-      await sql`select pg_notify(${busChannels(p.channel).cancel}, '{"origin":"elsewhere","taskIds":[1]}')`.execute(t.db);
       const events = syntheticEvents([progressData(1)]);
       const onB: JobEventRecord[] = [];
+      // Both read events messages: each has a subscriber.
+      p.a.subscribe(events[0]!.jobId, () => {});
       p.b.subscribe(events[0]!.jobId, (event) => onB.push(event));
+      await sql`select pg_notify(${busChannels(p.channel).events}, 'not a message')`.execute(t.db);
+      await sql`select pg_notify(${busChannels(p.channel).cancel}, '{"origin":"elsewhere","taskIds":[1]}')`.execute(t.db);
       p.a.publish(events);
       await vi.waitFor(() => expect(onB).toStrictEqual(events), { timeout: 10_000 });
       // Each bus of the pair hears both.
@@ -138,6 +140,30 @@ describe('postgres event bus', () => {
         'malformed event-bus message: task id',
         'malformed event-bus message: task id',
       ]);
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('leaves events messages unread while nobody in its process is subscribed', async () => {
+    const p = await openPair();
+    try {
+      const events = syntheticEvents([progressData(1)]);
+      const onB: JobEventRecord[] = [];
+      await sql`select pg_notify(${busChannels(p.channel).events}, 'not a message')`.execute(t.db);
+      p.a.publish(events);
+      // The cancel channel is read whatever: its message is what both buses hear last.
+      const cancels: string[] = [];
+      p.b.onCancelRequested((taskId) => cancels.push(taskId));
+      p.a.requestCancel(['t1']);
+      await vi.waitFor(() => expect(cancels).toEqual(['t1']), { timeout: 10_000 });
+      expect(p.errors).toEqual([]);
+
+      p.b.subscribe(events[0]!.jobId, (event) => onB.push(event));
+      await sql`select pg_notify(${busChannels(p.channel).events}, 'not a message')`.execute(t.db);
+      p.a.publish(events);
+      await vi.waitFor(() => expect(onB).toStrictEqual(events), { timeout: 10_000 });
+      expect(p.errors.map((error) => error.message)).toEqual(['malformed event-bus message: not JSON']);
     } finally {
       await p.close();
     }
