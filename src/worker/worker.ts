@@ -63,6 +63,9 @@ interface RunningAttempt {
 /** The most claims (or completions) one transaction writes. */
 const MAX_LOT = 100;
 
+/** An attempt's logger, bound to its job, task, attempt and worker. */
+type TaskLog = () => Logger;
+
 export function newWorkerId(): string {
   return `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
 }
@@ -198,7 +201,11 @@ export class Worker {
 
   private async run(task: TaskRecord): Promise<void> {
     const ref: AttemptRef = { taskId: task.id, attempt: task.attempt };
-    const log = this.options.logger.child({ jobId: task.jobId, taskId: task.id, attempt: task.attempt, workerId: this.workerId });
+    // Made at its first use: most attempts log nothing, and a pino child was a twentieth of what a
+    // no-op task allocated.
+    let logger: Logger | undefined;
+    const log: TaskLog = () =>
+      (logger ??= this.options.logger.child({ jobId: task.jobId, taskId: task.id, attempt: task.attempt, workerId: this.workerId }));
     const controller = new AbortController();
     this.running.set(task.id, { ref, controller });
     this.leases?.hold(ref);
@@ -211,7 +218,7 @@ export class Worker {
     try {
       // Progress is best effort: a failed write is logged, never thrown into the handler.
       const report = (value: TaskProgressValue): Promise<void> =>
-        progress.report(value).catch((error: unknown) => log.warn({ err: toError(error) }, 'progress write failed'));
+        progress.report(value).catch((error: unknown) => log().warn({ err: toError(error) }, 'progress write failed'));
       let json: string;
       try {
         json = this.resultThatFits(await this.execute(task, controller.signal, log, report));
@@ -232,14 +239,14 @@ export class Worker {
   }
 
   /** Queues a successful outcome; the lease is held until it is written. */
-  private writeCompletion(item: AttemptRef & { readonly resultJson: string }, log: Logger): Promise<void> {
+  private writeCompletion(item: AttemptRef & { readonly resultJson: string }, log: TaskLog): Promise<void> {
     const ref: AttemptRef = { taskId: item.taskId, attempt: item.attempt };
     const written: Promise<void> = this.completions
       .add(item)
       .catch((error: unknown) => {
         // The handler succeeded: a write that did not land is no failure of its attempt. The lease
         // is no longer renewed, so the reaper ends the attempt and the task runs again.
-        log.error({ err: toError(error) }, 'the completion could not be written; the attempt ends when its lease runs out');
+        log().error({ err: toError(error) }, 'the completion could not be written; the attempt ends when its lease runs out');
       })
       .finally(() => {
         this.leases?.release(ref);
@@ -252,7 +259,7 @@ export class Worker {
   private async execute(
     task: TaskRecord,
     signal: AbortSignal,
-    log: Logger,
+    log: TaskLog,
     report: (value: TaskProgressValue) => Promise<void>,
   ): Promise<unknown> {
     const definition = this.options.registry.get(task.type);
@@ -280,7 +287,7 @@ export class Worker {
     definition: AnyTaskDefinition,
     { task, payload, dependencies }: { readonly task: TaskRecord; readonly payload: unknown; readonly dependencies: Readonly<Record<string, unknown>> },
     signal: AbortSignal,
-    log: Logger,
+    log: TaskLog,
     report: (value: TaskProgressValue) => Promise<void>,
   ): { readonly done: Promise<unknown>; abandon(): void } {
     if (definition.isolation) {
@@ -294,7 +301,7 @@ export class Worker {
           payload: task.payload,
           dependencies,
         },
-        { log, progress: (current, total, message) => report({ current, total, message }) },
+        { log: log(), progress: (current, total, message) => report({ current, total, message }) },
       );
       const forward = (): void => run.abort(signal.reason as TaskAbortedError);
       if (signal.aborted) forward();
@@ -302,7 +309,7 @@ export class Worker {
       return {
         done: run.done,
         abandon: () => {
-          log.warn({ graceMs: this.options.abortGraceMs }, 'the handler did not stop after its signal fired: its thread is terminated');
+          log().warn({ graceMs: this.options.abortGraceMs }, 'the handler did not stop after its signal fired: its thread is terminated');
           void run.terminate();
         },
       };
@@ -315,13 +322,15 @@ export class Worker {
         attempt: task.attempt,
         dependencies,
         signal,
-        log,
+        get log() {
+          return log();
+        },
         progress: (current, total, message) => report({ current, total: total ?? null, message: message ?? null }),
       }))();
     return {
       done,
       abandon: () =>
-        log.error(
+        log().error(
           { graceMs: this.options.abortGraceMs },
           'the handler did not stop after its signal fired and runs on, detached: give its task type `isolation` so that it can be stopped',
         ),
@@ -343,18 +352,18 @@ export class Worker {
     return json;
   }
 
-  private async recordFailure(task: TaskRecord, ref: AttemptRef, thrown: unknown, signal: AbortSignal, log: Logger): Promise<void> {
+  private async recordFailure(task: TaskRecord, ref: AttemptRef, thrown: unknown, signal: AbortSignal, log: TaskLog): Promise<void> {
     const reason: unknown = signal.aborted ? signal.reason : thrown;
     const error = toError(reason);
     // A cancelled task is already CANCELLED in the store, and a lost lease belongs to another attempt.
     if (error instanceof TaskAbortedError && (error.code === 'CANCELLED' || error.code === 'LEASE_LOST')) {
-      log.info({ code: error.code }, 'attempt aborted');
+      log().info({ code: error.code }, 'attempt aborted');
       return;
     }
     const value: TaskErrorValue = { message: error.message, code: errorCode(error) };
     const handBack = error instanceof TaskAbortedError && error.code === 'SHUTDOWN';
-    if (handBack) log.info('attempt handed back: the worker is shutting down');
-    else log.warn({ err: error }, 'attempt failed');
+    if (handBack) log().info('attempt handed back: the worker is shutting down');
+    else log().warn({ err: error }, 'attempt failed');
     const final = isNonRetryable(error);
     const end = await this.storeWrite(() =>
       handBack ? handBackAttempt(this.options.db, { ...ref, error: value }) : failAttempt(this.options.db, { ...ref, error: value, final }),

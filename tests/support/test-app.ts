@@ -1,4 +1,5 @@
 import type { LogEvent } from 'kysely';
+import type { Logger } from 'pino';
 import { configSchema, type ProcessRole } from '../../src/config.js';
 import { startJobQl, type JobQl } from '../../src/runtime.js';
 import type { AnyTaskDefinition } from '../../src/tasks/define-task.js';
@@ -14,6 +15,8 @@ export async function startTestApp(
     env?: Record<string, string>;
     tasks?: readonly AnyTaskDefinition[];
     onQuery?: (event: LogEvent) => void;
+    /** The process's logger instead of one at TEST_LOG_LEVEL (silent by default). */
+    logger?: Logger;
     /** Join an existing app's schema (a second process of one deployment); stop() then keeps it. */
     schema?: string;
     /** Default `all`; `api` runs no worker, so nothing but requests touches the database. */
@@ -35,6 +38,7 @@ export async function startTestApp(
     ...(options.role ? { role: options.role } : {}),
     ...(options.tasks ? { tasks: options.tasks } : {}),
     ...(options.onQuery ? { onQuery: options.onQuery } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
   });
   return {
     ...app,
