@@ -51,8 +51,13 @@ export interface ClaimedLot extends LotEvents {
 }
 
 export interface CompletedLot extends LotEvents {
-  /** The completed tasks, SUCCEEDED, by id, each with the dependants it released (they need deliveries). */
-  readonly tasks: Map<string, { readonly task: TaskRecord; readonly released: TaskRecord[] }>;
+  /**
+   * The completed tasks (SUCCEEDED: they go round no more) by id, each with the dependants it
+   * released (they need deliveries). Not their rows: nothing acts on a finished task's columns,
+   * and reading every column back was the larger part of what a worker parsed and allocated per
+   * task at concurrency 50.
+   */
+  readonly tasks: Map<string, { readonly released: TaskRecord[] }>;
 }
 
 /** A statement's events, by who sends them: the statement itself (with `notify`), or the bus. */
@@ -211,17 +216,15 @@ function completionCtes(items: readonly CompletionItem[], now: Date, tasks: 'wit
 export async function completeAttempts(db: Db, items: readonly CompletionItem[], notify?: StatementNotify): Promise<CompletedLot> {
   if (items.length === 0) return { tasks: new Map(), events: [], sentEvents: [] };
   const now = new Date();
-  const { rows } = await sql<TaskRecord & { previousUnits: number; lotEvents: unknown }>`${PREPARED}
+  const { rows } = await sql<{ id: string; lotEvents: unknown }>`${PREPARED}
     with ${completionCtes(items, now, 'without dependants')}, changes as (
       select job_id, id as task_id, dependency_rank as ord, 'RUNNING'::text as from_status, 'SUCCEEDED'::text as to_status,
         (${SUCCEEDED_UNITS} - previous_units)::int8 as units_delta, 'TASK_SUCCEEDED'::text as event_type,
         jsonb_build_object('attempt', attempt, 'taskStatus', 'SUCCEEDED') as event_data
       from done
     ), ${jobLotCtes(now)}
-    select done.*, ${lotEventsColumn(notify)} from done`.execute(db);
-  const tasks = new Map<string, { task: TaskRecord; released: TaskRecord[] }>(
-    rows.map(({ previousUnits: _, lotEvents: __, ...task }) => [task.id, { task, released: [] }]),
-  );
+    select done.id, ${lotEventsColumn(notify)} from done`.execute(db);
+  const tasks = new Map<string, { released: TaskRecord[] }>(rows.map(({ id }) => [id, { released: [] }]));
   const rest = items.filter((item) => !tasks.has(item.taskId));
   const fast = whoPublishes(notify, lotEvents(rows));
   if (rest.length === 0) return { tasks, ...fast };
@@ -245,13 +248,13 @@ async function completeWithDependants(db: Db, items: readonly CompletionItem[]):
     rows.sort((a, b) => (a.jobId < b.jobId ? -1 : a.jobId > b.jobId ? 1 : a.dependencyRank - b.dependencyRank));
     const entries: { jobId: string; change: TaskStatusChange; events: NewJobEvent[] }[] = [];
     const progress = new Map<string, number>();
-    const ended = new Map<string, { task: TaskRecord; released: TaskRecord[] }>();
+    const ended = new Map<string, { released: TaskRecord[] }>();
     for (const { previousUnits, ...task } of rows) {
       progress.set(task.jobId, (progress.get(task.jobId) ?? 0) + SUCCEEDED_UNITS - previousUnits);
       // Released and cancelled dependants count 0 before and after: the job's progress moves by the task alone.
       // A fresh clock: a dependant's run time is compared with the moment its last dependency ended, after the locks.
       const dependants = await settleDependants(trx, task, new Date());
-      ended.set(task.id, { task, released: dependants.released });
+      ended.set(task.id, { released: dependants.released });
       entries.push({
         jobId: task.jobId,
         change: { from: 'RUNNING', to: 'SUCCEEDED' },

@@ -43,7 +43,10 @@ export interface AttemptEnd {
   readonly released: TaskRecord[];
 }
 
-export async function completeAttempt(db: Db, ref: AttemptRef & { readonly result: unknown }): Promise<AttemptEnd | undefined> {
+/** A completed attempt: its task is SUCCEEDED, and nothing more of it is read back. */
+export type Completed = Omit<AttemptEnd, 'task'>;
+
+export async function completeAttempt(db: Db, ref: AttemptRef & { readonly result: unknown }): Promise<Completed | undefined> {
   const lot = await completeAttempts(db, [{ taskId: ref.taskId, attempt: ref.attempt, resultJson: toJson(ref.result) }]);
   const ended = lot.tasks.get(ref.taskId);
   return ended ? { ...ended, events: lot.events } : undefined;

@@ -68,8 +68,9 @@ describe('attempts are fenced by task id + attempt number', () => {
     expect(await recordProgress(t.db, { taskId, attempt: 1, progress: { current: 1, total: null, message: null } })).toEqual([]);
     expect(await renewLeases(t.db, { workerId: 'zombie', attempts: [{ taskId, attempt: 1 }], leaseMs: 60_000 })).toEqual([]);
 
-    const done = await completeAttempt(t.db, { taskId, attempt: 2, result: 'fresh' });
-    expect(done?.task).toMatchObject({ status: 'SUCCEEDED', result: 'fresh', attempt: 2 });
+    expect(await completeAttempt(t.db, { taskId, attempt: 2, result: 'fresh' })).toBeDefined();
+    const task = await t.db.selectFrom('tasks').selectAll().where('id', '=', taskId).executeTakeFirstOrThrow();
+    expect(task).toMatchObject({ status: 'SUCCEEDED', result: 'fresh', attempt: 2 });
     const attempts = await t.db.selectFrom('taskAttempts').selectAll().where('taskId', '=', taskId).orderBy('number').execute();
     expect(attempts.map((a) => [a.number, a.status, a.workerId])).toEqual([
       [1, 'FAILED', 'zombie'],
