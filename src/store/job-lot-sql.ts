@@ -93,11 +93,23 @@ const eventJson = sql`json_build_object('id', id::text, 'jobId', job_id, 'seq', 
  * server as much as the statements it saved at concurrency 50, about 100 events to a claim.
  */
 export function lotEventsColumn(notify?: StatementNotify): RawBuilder<unknown> {
-  if (!notify) {
-    return sql`case when row_number() over () = 1 then (
-        select json_agg(${eventJson} order by job_id, seq) from inserted_events
-      ) end as lot_events`;
+  if (!notify) return plainEventsColumn;
+  // A bus's statementNotify is one object for its life: its column is built once, not per statement.
+  let column = notifyingEventsColumns.get(notify);
+  if (!column) {
+    column = notifyingEventsColumn(notify);
+    notifyingEventsColumns.set(notify, column);
   }
+  return column;
+}
+
+const plainEventsColumn = sql`case when row_number() over () = 1 then (
+    select json_agg(${eventJson} order by job_id, seq) from inserted_events
+  ) end as lot_events`;
+
+const notifyingEventsColumns = new WeakMap<StatementNotify, RawBuilder<unknown>>();
+
+function notifyingEventsColumn(notify: StatementNotify): RawBuilder<unknown> {
   const { head, tail } = eventsMessageFrame(notify.origin);
   const packed = Math.floor((notify.maxPayloadBytes - Buffer.byteLength(head) - Buffer.byteLength(tail)) / (PACKED_EVENT_BYTES + 1));
   // `runs` numbers the stretches between events that go alone; `messages` cuts each stretch into
