@@ -24,7 +24,7 @@
  */
 
 import type { RawBuilder } from 'kysely';
-import type { Db } from '../src/store/database.js';
+import type { QueryExecutorProvider } from 'kysely';
 
 export interface Delivery {
   readonly taskId: string;
@@ -57,7 +57,7 @@ export interface EnqueueParams {
    * With `transactionalEnqueue`, the deliveries are written through this executor (an open
    * transaction of the store) and become visible when it commits. Ignored by other adapters.
    */
-  readonly executor?: Db;
+  readonly executor?: QueryExecutorProvider;
 }
 
 /** What a consumer that runs no companion needs of `consume`'s params. */

@@ -1,9 +1,10 @@
 import DataLoader from 'dataloader';
-import type { EventBus } from '../src/events/event-bus.js';
+import type { EventBus } from '../adapters/event-bus.js';
 import type { JobService } from '../src/service/job-service.js';
-import type { JobEventRecord, TaskAttemptRecord, TaskRecord } from '../src/store/records.js';
-import { attemptsByTaskIds, dependenciesByTaskIds, eventPages, taskPages, type PageRequest } from '../src/store/queries.js';
+import type { TaskAttemptRecord, TaskRecord } from '../src/store/records.js';
+import { attemptsByTaskIds, dependenciesByTaskIds, eventPages, taskPages, type PageRequest } from '../src/store/reads.js';
 import { inKeyOrder } from './types/loaded-by-id.js';
+import type { JobEvent } from '../src/domain/job-event.js';
 
 /**
  * Per-request state of a GraphQL operation. Loaders are made fresh for each request, and a
@@ -20,7 +21,7 @@ export interface Context {
 export interface RequestLoaders {
   readonly task: DataLoader<string, TaskRecord | null>;
   readonly taskPage: DataLoader<PageRequest, TaskRecord[], string>;
-  readonly eventPage: DataLoader<PageRequest, JobEventRecord[], string>;
+  readonly eventPage: DataLoader<PageRequest, JobEvent[], string>;
   /** A task's attempts, oldest first. */
   readonly attempts: DataLoader<string, TaskAttemptRecord[]>;
   /** The tasks a task depends on, in list order. */

@@ -1,5 +1,5 @@
 import { resolveCursorConnection } from '@pothos/plugin-relay';
-import type { JobCursor } from '../src/store/queries.js';
+import type { JobCursor } from '../src/store/reads.js';
 import type { JobRecord } from '../src/store/records.js';
 import { builder } from './builder.js';
 import { JobStatusEnum } from './types/enums.js';

@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { loadConfig } from './config.js';
-import { openConfiguredDatabase } from './configured-database.js';
+import { openConfiguredDatabase } from './runtime/configured-database.js';
 
 /** `npm run migrate`: brings the database (DATABASE_URL, or the embedded one) to the latest schema. */
 const config = loadConfig();

@@ -1,4 +1,4 @@
-import { runProcess } from './process-lifecycle.js';
+import { runProcess } from './runtime/run-process.js';
 
 /** `npm run worker`: runs tasks only, serving `GET /health` on PORT. */
 await runProcess('worker');

@@ -1,6 +1,6 @@
 import type { Delivery } from '../queue-adapter.js';
-import type { Db } from '../../src/store/database.js';
 import { acknowledgeDeliveries } from './sql/settle-deliveries.js';
+import type { QueryExecutorProvider } from 'kysely';
 
 /**
  * How long an acknowledgement waits for its consumer's next claim to carry it. A busy consumer
@@ -22,7 +22,7 @@ export class AcknowledgementBatcher {
   #dropped = false;
 
   constructor(
-    private readonly db: Db,
+    private readonly db: QueryExecutorProvider,
     private readonly reportError: (error: unknown) => void,
   ) {}
 

@@ -2,17 +2,17 @@ import { randomBytes } from 'node:crypto';
 import type { RawBuilder } from 'kysely';
 import type { ConsumeParams, Consumer, Delivery, EnqueueParams, QueueAdapter } from '../queue-adapter.js';
 import { assertValidDelivery } from '../queue-adapter.js';
-import type { Db } from '../../src/store/database.js';
-import { listenForNotifications, type NotificationListener } from '../../src/store/notification-listener.js';
+import { listenForNotifications, type NotificationListener } from './notification-listener.js';
 import { AcknowledgementBatcher } from './acknowledgement-batcher.js';
 import { PostgresConsumer, type ConsumerHandle, type ConsumerPort } from './postgres-consumer.js';
 import { claimDeliveries } from './sql/claim-deliveries.js';
 import { enqueueDeliveries, enqueueDeliveriesCte } from './sql/enqueue-deliveries.js';
 import { nextClaimableAt, releaseDeliveries, renewDeliveryLocks } from './sql/settle-deliveries.js';
+import type { QueryExecutorProvider } from 'kysely';
 
 export interface PostgresAdapterOptions {
   /** The store's database, migrated: deliveries live in its `queue_deliveries` table. */
-  readonly db: Db;
+  readonly db: QueryExecutorProvider;
   /** For the LISTEN connection, which cannot come from the pool. */
   readonly connectionString: string;
   /** The NOTIFY channel; deployments sharing one database in several schemas give each its own. */

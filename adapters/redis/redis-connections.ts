@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RedisOptions } from 'ioredis';
+import { closeConnection } from './close-connection.js';
 import { BeeQueueRedis } from './bee-queue-redis.js';
 import type { ConnectionTracker } from './bee-queue-redis.js';
 
@@ -74,28 +75,6 @@ export class RedisConnections implements ConnectionTracker {
   #betweenRetries(): boolean {
     return [...this.#open].some((client) => client.status === 'reconnecting');
   }
-}
-
-/**
- * Quits a ready `client` (its commands already written still go out) unless bee-queue is quitting
- * it already, disconnects one that is not ready (a quit would wait for Redis), and resolves once
- * its socket is gone; between retries there is none to wait for.
- */
-async function closeConnection(client: BeeQueueRedis): Promise<void> {
-  if (client.status === 'end') return;
-  const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
-  if (client.status !== 'ready') {
-    const hasSocket = client.status !== 'reconnecting';
-    client.disconnect();
-    if (hasSocket) await ended;
-    return;
-  }
-  if (!client.closing) {
-    await client.quit().catch(() => {
-      if (client.status !== 'end') client.disconnect();
-    });
-  }
-  await ended;
 }
 
 /**

@@ -4,7 +4,7 @@ import { createInterface } from 'node:readline';
 import { sql } from 'kysely';
 import { z } from 'zod';
 import { configSchema, type ProcessRole } from '../../src/config.js';
-import { startJobQl, type JobQl } from '../../src/runtime.js';
+import { startJobQl, type JobQl } from '../../src/runtime/start-jobql.js';
 import type { SubmitJobInput } from '../../src/service/submit-input.js';
 import { defineTask, type AnyTaskDefinition } from '../../src/tasks/define-task.js';
 import { buildJobQl, type BuiltJobQl } from '../lib/built-jobql.js';

@@ -4,7 +4,7 @@
  * worker does; the bench reads its peak RSS from /proc.
  */
 import { loadConfig } from '../../src/config.js';
-import { startJobQl } from '../../src/runtime.js';
+import { startJobQl } from '../../src/runtime/start-jobql.js';
 import { benchNoop } from '../lib/noop-task.js';
 
 const app = await startJobQl({ config: loadConfig(), role: 'worker', tasks: [benchNoop] });

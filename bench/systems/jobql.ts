@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { z } from 'zod';
 import { configSchema, type ProcessRole } from '../../src/config.js';
-import { startJobQl, type JobQl } from '../../src/runtime.js';
+import { startJobQl, type JobQl } from '../../src/runtime/start-jobql.js';
 import { defineTask, type AnyTaskDefinition } from '../../src/tasks/define-task.js';
 import type { BenchEnvironment } from '../lib/environment.js';
 import type { BenchJob, OnStart, QueueSystem, Session } from '../lib/queue-system.js';

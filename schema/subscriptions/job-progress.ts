@@ -1,11 +1,11 @@
 import { isFinalJobStatus, type JobStatus } from '../../src/domain/state-machine.js';
 import { NotFoundError, ValidationError } from '../../src/errors/index.js';
-import type { JobEventRecord } from '../../src/store/records.js';
 import { builder } from '../builder.js';
 import { createLoaders, type Context } from '../context.js';
 import { parseGlobalId } from '../global-id.js';
 import { decodeEventId, JobEventRef } from '../types/job-event.js';
 import { EventInbox } from './event-inbox.js';
+import type { JobEvent } from '../../src/domain/job-event.js';
 
 /** With no live event for this long, the subscription reads the store in case one was missed. */
 const REPLAY_PAGE = 1_000;
@@ -26,7 +26,7 @@ builder.subscriptionField('jobProgress', (t) =>
   }),
 );
 
-async function* streamJobEvents(context: Context, globalJobId: string, after: string | undefined): AsyncGenerator<JobEventRecord> {
+async function* streamJobEvents(context: Context, globalJobId: string, after: string | undefined): AsyncGenerator<JobEvent> {
   const jobId = parseGlobalId(globalJobId, 'Job', 'jobId');
   let lastSeq = 0;
   if (after !== undefined) {
@@ -38,23 +38,23 @@ async function* streamJobEvents(context: Context, globalJobId: string, after: st
   if (!job) throw new NotFoundError('Job', globalJobId);
 
   // Listen before reading the store, so nothing committed in between is missed.
-  const inbox = new EventInbox<JobEventRecord>(context.subscriptionResyncMs);
+  const inbox = new EventInbox<JobEvent>(context.subscriptionResyncMs);
   const unsubscribe = context.bus.subscribe(jobId, (event) => inbox.push(event));
   // The job's status as the events sent so far leave it, when one of them said.
   let sentStatus: JobStatus | undefined;
-  const emit = (event: JobEventRecord): JobEventRecord => {
+  const emit = (event: JobEvent): JobEvent => {
     lastSeq = event.seq;
     if (event.type === 'JOB_STATUS_CHANGED' && event.data.jobStatus !== undefined) sentStatus = event.data.jobStatus;
     context.loaders = createLoaders(context.service);
     return event;
   };
-  const isEnd = (event: JobEventRecord): boolean =>
+  const isEnd = (event: JobEvent): boolean =>
     event.type === 'JOB_STATUS_CHANGED' && event.data.jobStatus !== undefined && isFinalJobStatus(event.data.jobStatus);
 
   try {
     // Sends stored events after lastSeq (up to `upTo`); true once it sent a final status change.
     // The first replay runs through old final statuses: a retried task reopened the job since.
-    const catchUp = async function* (options: { upTo?: number; endAtFinal: boolean }): AsyncGenerator<JobEventRecord, boolean> {
+    const catchUp = async function* (options: { upTo?: number; endAtFinal: boolean }): AsyncGenerator<JobEvent, boolean> {
       for (;;) {
         const page = await context.service.eventsAfter(jobId, lastSeq, REPLAY_PAGE);
         for (const event of page) {

@@ -1,5 +1,5 @@
 import { BACKOFF_TYPES } from '../../src/domain/backoff.js';
-import { EVENT_TYPES } from '../../src/domain/event-types.js';
+import { EVENT_TYPES } from '../../src/domain/job-event.js';
 import { JOB_STATUSES, TASK_STATUSES } from '../../src/domain/state-machine.js';
 import { builder } from '../builder.js';
 

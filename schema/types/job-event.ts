@@ -1,15 +1,15 @@
 import { decodeGlobalID, encodeGlobalID } from '@pothos/plugin-relay';
 import { rollUpJobProgress } from '../../src/domain/job-progress.js';
-import type { JobEventRecord } from '../../src/store/records.js';
 import { builder } from '../builder.js';
 import { JobEventTypeEnum, JobStatusEnum, TaskStatusEnum } from './enums.js';
 import { JobProgressRef } from './job-progress.js';
 import { ProgressRef, TaskRef } from './task.js';
 import { TaskErrorRef } from './task-error.js';
+import type { JobEvent } from '../../src/domain/job-event.js';
 
 const EVENT_TYPENAME = 'JobEvent';
 
-export function encodeEventId(event: Pick<JobEventRecord, 'jobId' | 'seq'>): string {
+export function encodeEventId(event: Pick<JobEvent, 'jobId' | 'seq'>): string {
   return encodeGlobalID(EVENT_TYPENAME, `${event.jobId}:${event.seq}`);
 }
 
@@ -25,7 +25,7 @@ export function decodeEventId(id: string): { jobId: string; seq: number } | unde
   }
 }
 
-export const JobEventRef = builder.objectRef<JobEventRecord>('JobEvent').implement({
+export const JobEventRef = builder.objectRef<JobEvent>('JobEvent').implement({
   description: 'Something that happened to a job or one of its tasks. Events of a job are numbered without gaps.',
   fields: (t) => ({
     id: t.id({ description: 'Pass it as `after` to resume a subscription after this event.', resolve: encodeEventId }),

@@ -1,5 +1,5 @@
-import type { TaskErrorValue } from '../../src/store/database.js';
 import { builder } from '../builder.js';
+import type { TaskErrorValue } from '../../src/domain/task-values.js';
 
 export const TaskErrorRef = builder.objectRef<TaskErrorValue>('TaskError').implement({
   description: "Why a task's attempt failed.",

@@ -5,7 +5,7 @@ import { WebSocketServer } from 'ws';
 import type { ExecutionArgs } from 'graphql';
 import type { Logger } from 'pino';
 import { createContext, schema } from '../../schema/index.js';
-import type { EventBus } from '../events/event-bus.js';
+import type { EventBus } from '../../adapters/event-bus.js';
 import { listenAt, trackSockets } from './http-listener.js';
 import { maskError } from './mask-error.js';
 import { useSharedEventExecution } from './shared-event-execution.js';

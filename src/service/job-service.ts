@@ -1,18 +1,19 @@
 import { isWaitingTaskStatus } from '../domain/state-machine.js';
 import type { Delivery, QueueAdapter } from '../../adapters/queue-adapter.js';
-import type { EventBus } from '../events/event-bus.js';
+import type { EventBus } from '../../adapters/event-bus.js';
 import { IdempotencyConflictError, NotFoundError } from '../errors/index.js';
 import type { Db } from '../store/database.js';
 import { isKeyTaken, jobHoldingKey, keyExpired, recordRequestHash, releaseExpiredKey } from '../store/idempotency-keys.js';
 import { insertJob, type InsertedJob, type InsertedTask, type NewJob } from '../store/insert-job.js';
-import type { JobEventRecord, JobRecord, TaskRecord } from '../store/records.js';
+import type { JobRecord, TaskRecord } from '../store/records.js';
 import * as commands from '../store/task-commands.js';
-import * as queries from '../store/queries.js';
+import * as queries from '../store/reads.js';
 import type { TaskRegistry } from '../tasks/task-registry.js';
-import { nextAttemptDelivery } from '../worker/deliveries.js';
+import { nextAttemptDelivery } from '../store/deliveries.js';
 import { submissionHash } from './submission-hash.js';
 import type { SubmitJobInput } from './submit-input.js';
 import { validateSubmission } from './validate-submission.js';
+import type { JobEvent } from '../domain/job-event.js';
 
 export interface JobServiceOptions {
   readonly db: Db;
@@ -152,7 +153,7 @@ export class JobService {
     return queries.listJobs(this.options.db, params);
   }
 
-  async eventsAfter(jobId: string, afterSeq: number, limit = 1_000): Promise<JobEventRecord[]> {
+  async eventsAfter(jobId: string, afterSeq: number, limit = 1_000): Promise<JobEvent[]> {
     return queries.eventsAfter(this.options.db, { jobId, afterSeq, limit });
   }
 

@@ -1,13 +1,15 @@
 import { sql, type RawBuilder } from 'kysely';
 import { taskProgressUnits } from '../domain/job-progress.js';
 import { taskStatusesAllowedBefore, type TaskStatus } from '../domain/state-machine.js';
-import type { StatementNotify } from '../events/event-bus.js';
-import { PREPARED, type Db } from './database.js';
+import type { StatementNotify } from '../../adapters/event-bus.js';
+import { type Db } from './database.js';
 import { jobLotCtes, lotEvents, lotEventsColumn } from './job-lot-sql.js';
 import { recordJobChanges, type JobChanges, type NewJobEvent, type TaskStatusChange } from './job-bookkeeping.js';
-import type { AttemptRef } from './attempts.js';
-import type { JobEventRecord, TaskRecord } from './records.js';
+import type { TaskRecord } from './records.js';
 import { settleDependants } from './task-dependencies.js';
+import type { JobEvent } from '../domain/job-event.js';
+import type { AttemptRef } from '../domain/attempt-ref.js';
+import { PREPARED } from '../pg/prepared-statement.js';
 
 /**
  * The two writes every attempt makes, for many attempts in one transaction: a worker gathers the
@@ -40,9 +42,9 @@ import { settleDependants } from './task-dependencies.js';
 /** What a lot wrote to the event log, each job's events in seq order. */
 export interface LotEvents {
   /** For the bus to publish, now that they are committed. */
-  readonly events: JobEventRecord[];
+  readonly events: JobEvent[];
   /** Those the lot's statement sent to the other processes itself (`notify`): for `publishSent`. */
-  readonly sentEvents: JobEventRecord[];
+  readonly sentEvents: JobEvent[];
 }
 
 export interface ClaimedLot extends LotEvents {
@@ -61,7 +63,7 @@ export interface CompletedLot extends LotEvents {
 }
 
 /** A statement's events, by who sends them: the statement itself (with `notify`), or the bus. */
-export function whoPublishes(notify: StatementNotify | undefined, events: JobEventRecord[]): LotEvents {
+export function whoPublishes(notify: StatementNotify | undefined, events: JobEvent[]): LotEvents {
   return notify ? { events: [], sentEvents: events } : { events, sentEvents: [] };
 }
 
@@ -82,7 +84,7 @@ function collectByJob(entries: readonly { readonly jobId: string; readonly chang
 }
 
 /** Every event the lot wrote, each job's in seq order: what the bus publishes once it committed. */
-function allEvents(recorded: Map<string, { events: JobEventRecord[] }>): JobEventRecord[] {
+function allEvents(recorded: Map<string, { events: JobEvent[] }>): JobEvent[] {
   return [...recorded.values()].flatMap(({ events }) => events);
 }
 

@@ -1,14 +1,18 @@
 import { CompiledQuery, sql, type Transaction } from 'kysely';
 import { taskProgressUnits } from '../domain/job-progress.js';
 import { retryDelayMs } from '../domain/backoff.js';
-import type { StatementNotify } from '../events/event-bus.js';
-import type { Database, Db, TaskErrorValue, TaskProgressValue } from './database.js';
-import { PREPARED, toJson } from './database.js';
+import type { StatementNotify } from '../../adapters/event-bus.js';
+import type { AttemptRef } from '../domain/attempt-ref.js';
+import type { Database, Db } from './database.js';
+import { toJson } from './database.js';
 import { jobLotCtes, lotEvents, lotEventsColumn } from './job-lot-sql.js';
 import { renewLeasesWith, type RenewedRow } from './lease-renewal.js';
-import type { JobEventRecord, TaskRecord } from './records.js';
+import type { TaskRecord } from './records.js';
 import { claimAttempts, completeAttempts } from './attempt-batches.js';
 import { transitionTask } from './task-transition.js';
+import type { JobEvent } from '../domain/job-event.js';
+import type { TaskErrorValue, TaskProgressValue } from '../domain/task-values.js';
+import { PREPARED } from '../pg/prepared-statement.js';
 
 /**
  * The writes a worker makes for one attempt. Each is fenced by `taskId + attempt`: it applies only
@@ -16,14 +20,9 @@ import { transitionTask } from './task-transition.js';
  * expired and whose task moved on, changes nothing.
  */
 
-export interface AttemptRef {
-  readonly taskId: string;
-  readonly attempt: number;
-}
-
 export interface Claimed {
   readonly task: TaskRecord;
-  readonly events: JobEventRecord[];
+  readonly events: JobEvent[];
 }
 
 /** QUEUED (or SCHEDULED and due) with `attempt - 1` attempts behind it → RUNNING `attempt`, with a lease. */
@@ -38,7 +37,7 @@ export async function claimAttempt(
 
 export interface AttemptEnd {
   readonly task: TaskRecord;
-  readonly events: JobEventRecord[];
+  readonly events: JobEvent[];
   /** Dependants the end released (it SUCCEEDED): each needs a delivery. */
   readonly released: TaskRecord[];
 }
@@ -140,7 +139,7 @@ export async function recordProgress(
   db: Db,
   ref: AttemptRef & { readonly progress: TaskProgressValue },
   notify?: StatementNotify,
-): Promise<JobEventRecord[]> {
+): Promise<JobEvent[]> {
   const now = new Date();
   const units = taskProgressUnits('RUNNING', ref.progress);
   const { rows } = await sql<{ lotEvents: unknown }>`${PREPARED}

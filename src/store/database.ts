@@ -1,27 +1,16 @@
 import { CamelCasePlugin, Kysely, RawNode, sql, type ColumnType, type Generated, type LogEvent, type PluginTransformQueryArgs, type RootOperationNode } from 'kysely';
 import type { JobStatus, TaskStatus } from '../domain/state-machine.js';
-import type { EventType } from '../domain/event-types.js';
+import type { EventType, JobEventData } from '../domain/job-event.js';
+import type { TaskErrorValue, TaskProgressValue } from '../domain/task-values.js';
 import type { BackoffPolicy } from '../domain/backoff.js';
-import type { JobProgressSnapshot } from '../domain/job-progress.js';
 import type pg from 'pg';
-import { createPool, PREPARED_MARK, type PoolOptions } from './pg-pool.js';
+import { createPool, PREPARED_MARK, type PoolOptions } from '../pg/pg-pool.js';
 import { SchemaScopedPostgresDialect } from './schema-introspector.js';
 
 /** JSON columns: read as parsed values, written as JSON text (pg would turn JS arrays into SQL arrays). */
 type JsonColumn<T = unknown> = ColumnType<T, string, string>;
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
-
-export interface TaskErrorValue {
-  readonly message: string;
-  readonly code: string;
-}
-
-export interface TaskProgressValue {
-  readonly current: number;
-  readonly total: number | null;
-  readonly message: string | null;
-}
 
 export interface JobsTable {
   id: Generated<string>;
@@ -102,17 +91,6 @@ export interface TaskAttemptsTable {
   finishedAt: NullableTimestamp;
 }
 
-export interface JobEventData {
-  readonly attempt?: number;
-  readonly progress?: TaskProgressValue;
-  readonly jobStatus?: JobStatus;
-  readonly taskStatus?: TaskStatus;
-  readonly message?: string;
-  readonly error?: TaskErrorValue;
-  /** JOB_PROGRESS: the job's progress as it became. */
-  readonly jobProgress?: JobProgressSnapshot;
-}
-
 export interface JobEventsTable {
   // bigserial: pg hands int8 back as a string, which is what an ID wants anyway.
   id: Generated<string>;
@@ -152,14 +130,6 @@ export function databaseOn(pool: pg.Pool, options: Pick<DatabaseOptions, 'schema
     ...(options.onQuery ? { log: options.onQuery } : {}),
   });
 }
-
-/**
- * Starts a statement that is prepared once per connection and then runs without being parsed
- * and planned again (`${PREPARED} with …`; the pool's connections use generic plans at once, see
- * pg-pool.ts). For the hot statements of a lot, whose text never changes (their inputs are arrays
- * and JSON): planning one took about 1 ms of server CPU, more than running it.
- */
-export const PREPARED = sql.raw(PREPARED_MARK);
 
 /**
  * CamelCasePlugin, except that a prepared statement's text goes to the driver as written: it is

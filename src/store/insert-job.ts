@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { sql, type RawBuilder } from 'kysely';
 import { deriveJobStatus, emptyTaskStatusCounts, type TaskStatus } from '../domain/state-machine.js';
 import type { BackoffPolicy } from '../domain/backoff.js';
-import { PREPARED, toJson, type Db } from './database.js';
+import { toJson, type Db } from './database.js';
 import type { JobRecord } from './records.js';
+import { PREPARED } from '../pg/prepared-statement.js';
 
 export interface NewTask {
   readonly key: string | null;

@@ -1,10 +1,10 @@
 import { sql, type Transaction } from 'kysely';
 import { deriveJobStatus, isFinalJobStatus, TASK_STATUSES, type TaskStatus, type TaskStatusCounts } from '../domain/state-machine.js';
-import type { EventType } from '../domain/event-types.js';
+import type { EventType, JobEvent, JobEventData } from '../domain/job-event.js';
 import type { JobProgressSnapshot } from '../domain/job-progress.js';
-import { toJson, type Database, type JobEventData } from './database.js';
+import { toJson, type Database } from './database.js';
 import { recountTaskProgress } from './job-progress.js';
-import type { JobEventRecord, JobRecord } from './records.js';
+import type { JobRecord } from './records.js';
 
 export interface TaskStatusChange {
   readonly from: TaskStatus;
@@ -57,7 +57,7 @@ export async function recordTaskChanges(
   jobId: string,
   changes: readonly TaskStatusChange[],
   events: readonly NewJobEvent[],
-): Promise<{ job: JobRecord; events: JobEventRecord[] }> {
+): Promise<{ job: JobRecord; events: JobEvent[] }> {
   const recorded = (await recordJobChanges(trx, new Map([[jobId, { changes, events }]]))).get(jobId);
   if (!recorded) throw new Error(`job ${jobId} is not in the store`);
   return recorded;
@@ -73,8 +73,8 @@ export async function recordJobChanges(
   byJob: ReadonlyMap<string, JobChanges>,
   /** How much each job's progress moved, when the caller wrote its tasks' units itself: then no recount. */
   knownProgressDeltas?: ReadonlyMap<string, number>,
-): Promise<Map<string, { job: JobRecord; events: JobEventRecord[] }>> {
-  const recorded = new Map<string, { job: JobRecord; events: JobEventRecord[] }>();
+): Promise<Map<string, { job: JobRecord; events: JobEvent[] }>> {
+  const recorded = new Map<string, { job: JobRecord; events: JobEvent[] }>();
   if (byJob.size === 0) return recorded;
   const progressDeltas = knownProgressDeltas ?? (await recountTaskProgress(trx, touchedTasks(byJob)));
   const locked = await trx
@@ -156,11 +156,11 @@ const EVENT_INSERT_CHUNK = 10_000;
 async function insertManyJobEvents(
   trx: Transaction<Database>,
   batches: readonly { readonly jobId: string; readonly firstSeq: number; readonly events: readonly NewJobEvent[] }[],
-): Promise<Map<string, JobEventRecord[]>> {
+): Promise<Map<string, JobEvent[]>> {
   const rows = batches.flatMap(({ jobId, firstSeq, events }) =>
     events.map((event, i) => ({ jobId, seq: firstSeq + i, taskId: event.taskId, type: event.type, data: toJson(event.data) })),
   );
-  const written = new Map<string, JobEventRecord[]>(batches.map((batch) => [batch.jobId, []]));
+  const written = new Map<string, JobEvent[]>(batches.map((batch) => [batch.jobId, []]));
   // PostgreSQL takes at most 65,535 bound values in one statement: 5 a row.
   for (let start = 0; start < rows.length; start += EVENT_INSERT_CHUNK) {
     const inserted = await trx.insertInto('jobEvents').values(rows.slice(start, start + EVENT_INSERT_CHUNK)).returningAll().execute();

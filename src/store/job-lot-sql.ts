@@ -1,9 +1,8 @@
 import { sql, type RawBuilder } from 'kysely';
 import { JOB_STATUSES, isFinalJobStatus, TASK_STATUSES, type TaskStatus } from '../domain/state-machine.js';
 import { jobStatusSql } from './job-status-sql.js';
-import type { StatementNotify } from '../events/event-bus.js';
-import { eventsMessageFrame } from '../events/wire-format.js';
-import type { JobEventRecord } from './records.js';
+import type { StatementNotify } from '../../adapters/event-bus.js';
+import type { JobEvent } from '../domain/job-event.js';
 
 /**
  * The job bookkeeping of `recordJobChanges` (job-bookkeeping.ts), as CTEs that finish a statement
@@ -73,7 +72,7 @@ export function jobLotCtes(now: Date): RawBuilder<unknown> {
     )`;
 }
 
-/** An `inserted_events` row as the JSON of a JobEventRecord (wire-format.ts reads the same shape). */
+/** An `inserted_events` row as the JSON of a JobEvent (wire-format.ts reads the same shape). */
 const eventJson = sql`json_build_object('id', id::text, 'jobId', job_id, 'seq', seq, 'taskId', task_id, 'type', type, 'at', at, 'data', data)`;
 
 /**
@@ -110,7 +109,7 @@ const plainEventsColumn = sql`case when row_number() over () = 1 then (
 const notifyingEventsColumns = new WeakMap<StatementNotify, RawBuilder<unknown>>();
 
 function notifyingEventsColumn(notify: StatementNotify): RawBuilder<unknown> {
-  const { head, tail } = eventsMessageFrame(notify.origin);
+  const { head, tail } = notify;
   const packed = Math.floor((notify.maxPayloadBytes - Buffer.byteLength(head) - Buffer.byteLength(tail)) / (PACKED_EVENT_BYTES + 1));
   // `runs` numbers the stretches between events that go alone; `messages` cuts each stretch into
   // messages of `packed` events. `sent` is read by the final select, so it runs, and its
@@ -151,13 +150,13 @@ interface EventJson {
   readonly jobId: string;
   readonly seq: number;
   readonly taskId: string | null;
-  readonly type: JobEventRecord['type'];
+  readonly type: JobEvent['type'];
   readonly at: string;
-  readonly data: JobEventRecord['data'];
+  readonly data: JobEvent['data'];
 }
 
 /** The events `lotEventsColumn` brought back, as the store's records, each job's in seq order. */
-export function lotEvents(rows: readonly { readonly lotEvents?: unknown }[]): JobEventRecord[] {
+export function lotEvents(rows: readonly { readonly lotEvents?: unknown }[]): JobEvent[] {
   const events = (rows[0]?.lotEvents ?? []) as EventJson[];
   return events.map((event) => ({ ...event, at: new Date(event.at) }));
 }

@@ -1,5 +1,5 @@
-import type { AttemptRef } from './attempts.js';
-import { PREPARED_MARK } from './pg-pool.js';
+import { PREPARED_MARK } from '../pg/pg-pool.js';
+import type { AttemptRef } from '../domain/attempt-ref.js';
 
 /**
  * Pushes the lease of every listed attempt this worker still holds; returns those it holds (one

@@ -1,5 +1,5 @@
 import type { Db } from './database.js';
-import type { AttemptRef } from './attempts.js';
+import type { AttemptRef } from '../domain/attempt-ref.js';
 
 /** The scans that keep the promise that nothing is lost when a process dies. */
 

@@ -4,15 +4,16 @@ import { InvalidStateError, NotFoundError } from '../errors/index.js';
 import type { Database, Db } from './database.js';
 import { endAttemptRow } from './attempts.js';
 import { recordTaskChanges, type NewJobEvent, type TaskStatusChange } from './job-bookkeeping.js';
-import type { JobEventRecord, JobRecord, TaskRecord } from './records.js';
+import type { JobRecord, TaskRecord } from './records.js';
 import { lockDependencies } from './task-dependencies.js';
 import { transitionTask } from './task-transition.js';
+import type { JobEvent } from '../domain/job-event.js';
 
 /** What the API asks of tasks: cancel and retry. Each checks the state under the row lock. */
 
 export interface CommandResult<T> {
   readonly value: T;
-  readonly events: JobEventRecord[];
+  readonly events: JobEvent[];
 }
 
 const CANCELLED_MESSAGE = 'Cancelled on request';

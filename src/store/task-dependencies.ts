@@ -1,9 +1,10 @@
 import { sql, type Transaction } from 'kysely';
 import { isFinalTaskStatus, type TaskStatus } from '../domain/state-machine.js';
-import type { Database, Db, TaskErrorValue } from './database.js';
+import type { Database, Db } from './database.js';
 import { toJson } from './database.js';
 import type { NewJobEvent, TaskStatusChange } from './job-bookkeeping.js';
 import type { TaskRecord } from './records.js';
+import type { TaskErrorValue } from '../domain/task-values.js';
 
 /**
  * What a task's end does to the tasks that depend on it, inside the transaction that ended it:

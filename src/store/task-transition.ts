@@ -3,7 +3,8 @@ import { canTransitionTask, type TaskStatus } from '../domain/state-machine.js';
 import type { Database, TasksTable } from './database.js';
 import { recordTaskChanges, type NewJobEvent } from './job-bookkeeping.js';
 import { settleDependants } from './task-dependencies.js';
-import type { JobEventRecord, JobRecord, TaskRecord } from './records.js';
+import type { JobRecord, TaskRecord } from './records.js';
+import type { JobEvent } from '../domain/job-event.js';
 
 export interface TransitionPlan {
   readonly to: TaskStatus;
@@ -17,7 +18,7 @@ export type TransitionOutcome =
       readonly task: TaskRecord;
       readonly previous: TaskRecord;
       readonly job: JobRecord;
-      readonly events: JobEventRecord[];
+      readonly events: JobEvent[];
       /** Dependants that the transition released to QUEUED or SCHEDULED: they need deliveries. */
       readonly released: TaskRecord[];
     }

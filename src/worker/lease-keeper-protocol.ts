@@ -1,5 +1,5 @@
-import type { AttemptRef } from '../store/attempts.js';
 import type { SerializedError } from './serialized-error.js';
+import type { AttemptRef } from '../domain/attempt-ref.js';
 
 /** What the lease keeper thread is started with (`workerData`). */
 export interface LeaseKeeperThreadData {

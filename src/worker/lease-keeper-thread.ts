@@ -1,9 +1,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import type { AttemptRef } from '../store/attempts.js';
 import { renewLeasesWith, type RenewedRow, type RunStatement } from '../store/lease-renewal.js';
-import { createPool } from '../store/pg-pool.js';
+import { createPool } from '../pg/pg-pool.js';
 import { attemptKey, type FromLeaseKeeperThread, type LeaseKeeperThreadData, type ToLeaseKeeperThread } from './lease-keeper-protocol.js';
 import { serializeError } from './serialized-error.js';
+import type { AttemptRef } from '../domain/attempt-ref.js';
 
 /**
  * The lease keeper's thread (started by `startLeaseKeeper`): renews the leases of the attempts it

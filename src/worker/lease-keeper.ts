@@ -1,9 +1,9 @@
 import { Worker } from 'node:worker_threads';
 import { toError } from '../errors/index.js';
-import type { AttemptRef } from '../store/attempts.js';
 import { attemptKey, type FromLeaseKeeperThread, type LeaseKeeperThreadData, type ToLeaseKeeperThread } from './lease-keeper-protocol.js';
 import { deserializeError } from './serialized-error.js';
 import { threadEntry } from './thread-entry.js';
+import type { AttemptRef } from '../domain/attempt-ref.js';
 
 export interface LeaseKeeperOptions {
   readonly connectionString: string;

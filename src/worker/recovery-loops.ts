@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
 import type { Delivery } from '../../adapters/queue-adapter.js';
-import type { EventBus } from '../events/event-bus.js';
+import type { EventBus } from '../../adapters/event-bus.js';
 import { toError } from '../errors/index.js';
 import type { Db } from '../store/database.js';
 import { failAttempt } from '../store/attempts.js';
 import { findExpiredLeases, findWaitingTasks } from '../store/recovery.js';
-import { deliveriesAfter, nextAttemptDelivery } from './deliveries.js';
+import { deliveriesAfter, nextAttemptDelivery } from '../store/deliveries.js';
 import { every } from './every.js';
 
 export interface RecoveryOptions {

@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { EventBus } from '../../src/events/event-bus.js';
-import type { JobEventData } from '../../src/store/database.js';
-import type { JobEventRecord } from '../../src/store/records.js';
+import type { EventBus } from '../../adapters/event-bus.js';
 import { activeResources, progressData, syntheticEvents } from './event-fixtures.js';
+import type { JobEvent, JobEventData } from '../../src/domain/job-event.js';
 
 /** Two buses on one fresh channel, standing for two processes. */
 export interface BusPair {
@@ -30,7 +29,7 @@ export interface EventBusHarness {
   /** Buses that are listening when this settles. */
   openPair(): Promise<BusPair>;
   /** Events of a new job shaped like `syntheticEvents`; stored first when the bus reads the store. */
-  events(progress: readonly JobEventData[]): Promise<JobEventRecord[]>;
+  events(progress: readonly JobEventData[]): Promise<JobEvent[]>;
   openFailing?(): Promise<FailingBus>;
   /** How many connections still listen on the channel, as the server sees it. */
   listenersOnServer?(channel: string): Promise<number>;
@@ -43,8 +42,8 @@ interface Collected<T> {
   stop(): void;
 }
 
-function collectEvents(bus: EventBus, jobId: string): Collected<JobEventRecord> {
-  const seen: JobEventRecord[] = [];
+function collectEvents(bus: EventBus, jobId: string): Collected<JobEvent> {
+  const seen: JobEvent[] = [];
   return { seen, stop: bus.subscribe(jobId, (event) => seen.push(event)) };
 }
 

@@ -1,7 +1,6 @@
-import type { RelayedEventBus } from '../../src/events/relayed-event-bus.js';
+import type { RelayedEventBus } from '../../adapters/bus/relayed-event-bus.js';
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { JobEventData } from '../../src/store/database.js';
-import type { JobEventRecord } from '../../src/store/records.js';
+import type { JobEvent, JobEventData } from '../../src/domain/job-event.js';
 
 let nextEventId = 1_000_000;
 
@@ -14,17 +13,17 @@ export function uniqueChannel(): string {
  * Events of one new job shaped as the store writes them: TASK_QUEUED, JOB_STATUS_CHANGED (no
  * task), then a TASK_PROGRESS per `data`. Not stored: for buses that never read the store.
  */
-export function syntheticEvents(progress: readonly JobEventData[]): JobEventRecord[] {
+export function syntheticEvents(progress: readonly JobEventData[]): JobEvent[] {
   const jobId = randomUUID();
   const taskId = randomUUID();
   const at = (i: number): Date => new Date(Date.UTC(2024, 1, 29, 23, 59, 58, 123) + i * 1_001);
-  const head: JobEventRecord[] = [
+  const head: JobEvent[] = [
     { id: String(nextEventId++), jobId, seq: 1, taskId, type: 'TASK_QUEUED', at: at(0), data: { taskStatus: 'QUEUED' } },
     { id: String(nextEventId++), jobId, seq: 2, taskId: null, type: 'JOB_STATUS_CHANGED', at: at(1), data: { jobStatus: 'QUEUED' } },
   ];
   return [
     ...head,
-    ...progress.map((data, i): JobEventRecord => ({
+    ...progress.map((data, i): JobEvent => ({
       id: String(nextEventId++),
       jobId,
       seq: i + 3,

@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { createLocalEventBus } from '../../src/events/local-event-bus.js';
+import { createLocalEventBus } from '../../adapters/memory/memory-event-bus.js';
 import { describeEventBus } from './describe-event-bus.js';
 import { progressData, syntheticEvents } from './event-fixtures.js';
 

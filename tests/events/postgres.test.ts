@@ -1,17 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createPostgresEventBus } from '../../src/events/postgres-event-bus.js';
-import { busChannels } from '../../src/events/relayed-event-bus.js';
-import { encodeEvents } from '../../src/events/wire-format.js';
-import { createDatabase, type Db, type JobEventData } from '../../src/store/database.js';
+import { createPostgresEventBus } from '../../adapters/postgres/postgres-event-bus.js';
+import { busChannels } from '../../adapters/bus/relayed-event-bus.js';
+import { encodeEvents } from '../../adapters/bus/wire-format.js';
+import { createDatabase, type Db } from '../../src/store/database.js';
 import { insertJob } from '../../src/store/insert-job.js';
 import { recordTaskChanges } from '../../src/store/job-bookkeeping.js';
-import { eventsAfter } from '../../src/store/queries.js';
-import type { JobEventRecord } from '../../src/store/records.js';
+import { eventBySeq, eventsAfter } from '../../src/store/reads.js';
 import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '../support/test-database.js';
 import { describeEventBus } from './describe-event-bus.js';
 import { openRelayedPair, progressData, syntheticEvents, uniqueChannel } from './event-fixtures.js';
+import type { JobEvent, JobEventData } from '../../src/domain/job-event.js';
 
 let t: TestDatabase;
 /** The pools of the two processes a pair of buses stands for: one connection each, so they never grow. */
@@ -29,7 +29,7 @@ afterAll(async () => {
  * A job with one task, stored as submitJob and progress reports store them. It also opens the
  * processes' pool connections, so that afterwards only what the buses open comes and goes.
  */
-async function storedEvents(progress: readonly JobEventData[]): Promise<JobEventRecord[]> {
+async function storedEvents(progress: readonly JobEventData[]): Promise<JobEvent[]> {
   await Promise.all(processDbs.map((db) => sql`select 1`.execute(db)));
   return t.db.transaction().execute(async (trx) => {
     const now = new Date();
@@ -63,7 +63,7 @@ async function listenerPids(channel: string): Promise<number[]> {
 
 function openPair(): ReturnType<typeof openRelayedPair> {
   return openRelayedPair((channel, onError, index) =>
-    createPostgresEventBus({ db: processDbs[index]!, connectionString: TEST_DATABASE_URL, channel, onError }),
+    createPostgresEventBus({ db: processDbs[index]!, loadEvent: (ref) => eventBySeq(processDbs[index]!, ref), connectionString: TEST_DATABASE_URL, channel, onError }),
   );
 }
 
@@ -75,7 +75,7 @@ describeEventBus('postgres', {
     const errors: Error[] = [];
     // Nothing listens on port 1: every NOTIFY fails.
     const db = createDatabase({ connectionString: 'postgres://postgres@127.0.0.1:1/test' });
-    const bus = createPostgresEventBus({ db, connectionString: TEST_DATABASE_URL, channel: uniqueChannel(), onError: (error) => errors.push(error) });
+    const bus = createPostgresEventBus({ db, loadEvent: (ref) => eventBySeq(db, ref), connectionString: TEST_DATABASE_URL, channel: uniqueChannel(), onError: (error) => errors.push(error) });
     return {
       bus,
       errors,
@@ -107,7 +107,7 @@ describe('postgres event bus', () => {
       expect(p.errors.map((error) => error.message)).toContain('terminating connection due to administrator command');
 
       const events = await storedEvents([progressData(1), progressData(2, 'z'.repeat(9_000))]);
-      const onB: JobEventRecord[] = [];
+      const onB: JobEvent[] = [];
       p.b.subscribe(events[0]!.jobId, (event) => onB.push(event));
       const cancels: string[] = [];
       p.a.onCancelRequested((taskId) => cancels.push(taskId));
@@ -124,7 +124,7 @@ describe('postgres event bus', () => {
     const p = await openPair();
     try {
       const events = syntheticEvents([progressData(1)]);
-      const onB: JobEventRecord[] = [];
+      const onB: JobEvent[] = [];
       // Both read events messages: each has a subscriber.
       p.a.subscribe(events[0]!.jobId, () => {});
       p.b.subscribe(events[0]!.jobId, (event) => onB.push(event));
@@ -149,7 +149,7 @@ describe('postgres event bus', () => {
     const p = await openPair();
     try {
       const events = syntheticEvents([progressData(1)]);
-      const onB: JobEventRecord[] = [];
+      const onB: JobEvent[] = [];
       await sql`select pg_notify(${busChannels(p.channel).events}, 'not a message')`.execute(t.db);
       p.a.publish(events);
       // The cancel channel is read whatever: its message is what both buses hear last.
@@ -182,7 +182,7 @@ describe('postgres event bus', () => {
       message += 'x'.repeat(7_999 - size(message));
       expect(size(message)).toBe(7_999);
       const whole = { ...event!, data: progressData(1, message) };
-      const onB: JobEventRecord[] = [];
+      const onB: JobEvent[] = [];
       p.b.subscribe(whole.jobId, (received) => onB.push(received));
       p.a.publish([whole]);
       await vi.waitFor(() => expect(onB).toStrictEqual([whole]), { timeout: 10_000 });
@@ -193,6 +193,6 @@ describe('postgres event bus', () => {
   });
 
   it('refuses a channel name PostgreSQL would cut short', () => {
-    expect(() => createPostgresEventBus({ db: t.db, connectionString: TEST_DATABASE_URL, channel: 'c'.repeat(60) })).toThrow(/63 bytes/);
+    expect(() => createPostgresEventBus({ db: t.db, loadEvent: (ref) => eventBySeq(t.db, ref), connectionString: TEST_DATABASE_URL, channel: 'c'.repeat(60) })).toThrow(/63 bytes/);
   });
 });

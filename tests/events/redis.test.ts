@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { createRedisEventBus } from '../../src/events/redis-event-bus.js';
-import { busChannels } from '../../src/events/relayed-event-bus.js';
+import { createRedisEventBus } from '../../adapters/redis/redis-event-bus.js';
+import { busChannels } from '../../adapters/bus/relayed-event-bus.js';
 import { TEST_REDIS_URL } from '../support/test-redis.js';
 import { describeEventBus } from './describe-event-bus.js';
 import { openRelayedPair, progressData, syntheticEvents, uniqueChannel } from './event-fixtures.js';

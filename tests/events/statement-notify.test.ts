@@ -1,16 +1,16 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createPostgresEventBus } from '../../src/events/postgres-event-bus.js';
-import { busChannels, type RelayedEventBus } from '../../src/events/relayed-event-bus.js';
-import { decodeEvents, type EventItem } from '../../src/events/wire-format.js';
+import { createPostgresEventBus } from '../../adapters/postgres/postgres-event-bus.js';
+import { busChannels, type RelayedEventBus } from '../../adapters/bus/relayed-event-bus.js';
+import { decodeEvents, type EventItem } from '../../adapters/bus/wire-format.js';
 import { claimAttempts, completeAttempts } from '../../src/store/attempt-batches.js';
 import { recordProgress } from '../../src/store/attempts.js';
 import { createDatabase, type Db } from '../../src/store/database.js';
 import { insertJob, type NewTask } from '../../src/store/insert-job.js';
-import { eventsAfter } from '../../src/store/queries.js';
-import type { JobEventRecord } from '../../src/store/records.js';
+import { eventBySeq, eventsAfter } from '../../src/store/reads.js';
 import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '../support/test-database.js';
 import { sleep, uniqueChannel } from './event-fixtures.js';
+import type { JobEvent } from '../../src/domain/job-event.js';
 
 /**
  * Lot statements that send their own events (`statementNotify`): the worker's bus (`a`) never
@@ -38,8 +38,8 @@ beforeAll(async () => {
   apiDb = createDatabase({ connectionString: TEST_DATABASE_URL, schema: t.schema });
   channel = uniqueChannel();
   const onError = (error: Error): void => void errors.push(error);
-  a = createPostgresEventBus({ db: workerDb, connectionString: TEST_DATABASE_URL, channel, onError });
-  b = createPostgresEventBus({ db: apiDb, connectionString: TEST_DATABASE_URL, channel, onError });
+  a = createPostgresEventBus({ db: workerDb, loadEvent: (ref) => eventBySeq(workerDb, ref), connectionString: TEST_DATABASE_URL, channel, onError });
+  b = createPostgresEventBus({ db: apiDb, loadEvent: (ref) => eventBySeq(apiDb, ref), connectionString: TEST_DATABASE_URL, channel, onError });
   raw = new pg.Client({ connectionString: TEST_DATABASE_URL });
   await raw.connect();
   raw.on('notification', (message) => void payloads.push(message.payload ?? ''));
@@ -66,12 +66,12 @@ async function job(tasks: readonly NewTask[]): Promise<{ jobId: string; taskIds:
   return { jobId: inserted.job.id, taskIds: [...inserted.tasks].sort((x, y) => x.position - y.position).map((row) => row.id) };
 }
 
-async function storedAfter(jobId: string, afterSeq: number): Promise<JobEventRecord[]> {
+async function storedAfter(jobId: string, afterSeq: number): Promise<JobEvent[]> {
   return eventsAfter(t.db, { jobId, afterSeq, limit: 1_000 });
 }
 
-function collect(bus: RelayedEventBus, jobId: string): JobEventRecord[] {
-  const seen: JobEventRecord[] = [];
+function collect(bus: RelayedEventBus, jobId: string): JobEvent[] {
+  const seen: JobEvent[] = [];
   bus.subscribe(jobId, (event) => seen.push(event));
   return seen;
 }
@@ -81,7 +81,7 @@ function itemsSince(from: number): EventItem[] {
   return payloads.slice(from).flatMap((payload) => decodeEvents(payload).items);
 }
 
-function refOf(event: JobEventRecord): EventItem {
+function refOf(event: JobEvent): EventItem {
   return { kind: 'ref', ref: { jobId: event.jobId, seq: event.seq } };
 }
 
@@ -135,7 +135,7 @@ describe('a lot statement that sends its own events', () => {
     expect([...big, ...huge]).toStrictEqual(stored);
     await vi.waitFor(() => expect(onB).toStrictEqual(stored), { timeout: 10_000 });
     // Each TASK_PROGRESS alone, then its JOB_PROGRESS; the 9,000-character one as a reference.
-    const [bigProgress, bigJob, hugeProgress, hugeJob] = stored as [JobEventRecord, JobEventRecord, JobEventRecord, JobEventRecord];
+    const [bigProgress, bigJob, hugeProgress, hugeJob] = stored as [JobEvent, JobEvent, JobEvent, JobEvent];
     expect(payloads.slice(heardFrom)).toHaveLength(4);
     expect(itemsSince(heardFrom)).toStrictEqual([
       { kind: 'event', event: bigProgress },

@@ -7,9 +7,9 @@ import { claimAttempt, completeAttempt, failAttempt, handBackAttempt, recordProg
 import type { Db } from '../../src/store/database.js';
 import { insertJob } from '../../src/store/insert-job.js';
 import { createMigrator, migrateToLatest } from '../../src/store/migrator.js';
-import type { JobEventRecord } from '../../src/store/records.js';
 import { cancelJob, cancelTask, retryTask } from '../../src/store/task-commands.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
+import type { JobEvent } from '../../src/domain/job-event.js';
 
 const UNIT = PROGRESS_UNITS_PER_TASK;
 const lease = { workerId: 'w1', leaseMs: 60_000 };
@@ -75,10 +75,10 @@ async function keptUnits(jobId: string): Promise<number> {
 }
 
 const progress = (current: number, total: number | null = 4) => ({ current, total, message: null });
-const types = (events: readonly JobEventRecord[] | undefined) => events?.map((e) => e.type);
-const rolledUp = (events: readonly JobEventRecord[] | undefined) => events?.find((e) => e.type === 'JOB_PROGRESS')?.data.jobProgress?.units;
+const types = (events: readonly JobEvent[] | undefined) => events?.map((e) => e.type);
+const rolledUp = (events: readonly JobEvent[] | undefined) => events?.find((e) => e.type === 'JOB_PROGRESS')?.data.jobProgress?.units;
 
-async function allEvents(jobId: string): Promise<JobEventRecord[]> {
+async function allEvents(jobId: string): Promise<JobEvent[]> {
   return t.db.selectFrom('jobEvents').selectAll().where('jobId', '=', jobId).orderBy('seq').execute();
 }
 

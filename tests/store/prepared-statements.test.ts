@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
-import { createDatabase, PREPARED, type Db } from '../../src/store/database.js';
+import { createDatabase, type Db } from '../../src/store/database.js';
 import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '../support/test-database.js';
+import { PREPARED } from '../../src/pg/prepared-statement.js';
 
 describe('statements marked PREPARED', () => {
   let database: TestDatabase;

@@ -1,7 +1,7 @@
 import type { LogEvent } from 'kysely';
 import type { Logger } from 'pino';
 import { configSchema, type ProcessRole } from '../../src/config.js';
-import { startJobQl, type JobQl } from '../../src/runtime.js';
+import { startJobQl, type JobQl } from '../../src/runtime/start-jobql.js';
 import type { AnyTaskDefinition } from '../../src/tasks/define-task.js';
 import { dropSchema, newSchemaName, TEST_DATABASE_URL } from './test-database.js';
 

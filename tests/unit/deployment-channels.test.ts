@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deliveryChannel, eventBusChannel } from '../../src/deployment-channels.js';
+import { deliveryChannel, eventBusChannel } from '../../src/runtime/deployment-channels.js';
 
 describe('deployment channels', () => {
   it('names channels after the schema, or public', () => {

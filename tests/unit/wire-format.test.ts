@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeCancel, decodeEvents, encodeCancel, encodeEvents, sentBy } from '../../src/events/wire-format.js';
+import { decodeCancel, decodeEvents, encodeCancel, encodeEvents, sentBy } from '../../adapters/bus/wire-format.js';
 import { progressData, syntheticEvents } from '../events/event-fixtures.js';
 
 describe('wire format: who sent a message', () => {

@@ -1,7 +1,8 @@
 import { sql } from 'kysely';
 import type { ClaimCompanion, Delivery } from '../../queue-adapter.js';
-import { PREPARED, type Db } from '../../../src/store/database.js';
 import { deleteAcknowledged, deliveryKeysJson } from './settle-deliveries.js';
+import { PREPARED } from '../../../src/pg/prepared-statement.js';
+import type { QueryExecutorProvider } from 'kysely';
 
 export interface ClaimParams {
   readonly queues: readonly string[];
@@ -78,7 +79,7 @@ export interface ClaimedDelivery<T> {
  *
  * RETURNING does not keep the CTE's order, so the rows are sorted again here.
  */
-export async function claimDeliveries<T>(db: Db, params: ClaimParams, companion?: ClaimCompanion<T>): Promise<ClaimedDelivery<T>[]> {
+export async function claimDeliveries<T>(db: QueryExecutorProvider, params: ClaimParams, companion?: ClaimCompanion<T>): Promise<ClaimedDelivery<T>[]> {
   const acknowledged = params.acknowledged ?? [];
   const { rows } = await sql<ClaimedRow & Record<string, unknown>>`${PREPARED}
     with acknowledged as (${deleteAcknowledged(params.consumerId, acknowledged)}),

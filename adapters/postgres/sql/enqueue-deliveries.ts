@@ -1,6 +1,6 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { Delivery } from '../../queue-adapter.js';
-import type { Db } from '../../../src/store/database.js';
+import type { QueryExecutorProvider } from 'kysely';
 
 /**
  * Inserts deliveries and wakes the consumers of their queues, as the CTE `enqueued_deliveries`:
@@ -32,6 +32,6 @@ export function enqueueDeliveriesCte(deliveries: readonly Delivery[], channel: s
     )`;
 }
 
-export async function enqueueDeliveries(executor: Db, deliveries: readonly Delivery[], channel: string): Promise<void> {
+export async function enqueueDeliveries(executor: QueryExecutorProvider, deliveries: readonly Delivery[], channel: string): Promise<void> {
   await sql`with ${enqueueDeliveriesCte(deliveries, channel)} select 1`.execute(executor);
 }

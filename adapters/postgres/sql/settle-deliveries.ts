@@ -1,6 +1,6 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { Delivery } from '../../queue-adapter.js';
-import type { Db } from '../../../src/store/database.js';
+import type { QueryExecutorProvider } from 'kysely';
 
 type DeliveryKey = Pick<Delivery, 'taskId' | 'attempt'>;
 
@@ -22,12 +22,12 @@ export function deleteAcknowledged(consumerId: string, deliveries: readonly Deli
 }
 
 /** Acknowledges handled deliveries (one statement for a batch). */
-export async function acknowledgeDeliveries(db: Db, consumerId: string, deliveries: readonly DeliveryKey[]): Promise<void> {
+export async function acknowledgeDeliveries(db: QueryExecutorProvider, consumerId: string, deliveries: readonly DeliveryKey[]): Promise<void> {
   await deleteAcknowledged(consumerId, deliveries).execute(db);
 }
 
 /** Gives claimed deliveries back untouched, due at once for any consumer (a stopping consumer's). */
-export async function releaseDeliveries(db: Db, consumerId: string, deliveries: readonly DeliveryKey[]): Promise<void> {
+export async function releaseDeliveries(db: QueryExecutorProvider, consumerId: string, deliveries: readonly DeliveryKey[]): Promise<void> {
   await sql`
     update queue_deliveries as d set locked_by = null, locked_until = null
     from ${deliveryKeys(deliveries)}
@@ -35,7 +35,7 @@ export async function releaseDeliveries(db: Db, consumerId: string, deliveries: 
 }
 
 /** Extends the lock of every delivery a live consumer holds, by its `locked_by` index. */
-export async function renewDeliveryLocks(db: Db, consumerId: string, now: Date, lockMs: number): Promise<void> {
+export async function renewDeliveryLocks(db: QueryExecutorProvider, consumerId: string, now: Date, lockMs: number): Promise<void> {
   await sql`
     update queue_deliveries set locked_until = ${now}::timestamptz + make_interval(secs => ${lockMs / 1000})
     where locked_by = ${consumerId}`.execute(db);
@@ -45,7 +45,7 @@ export async function renewDeliveryLocks(db: Db, consumerId: string, now: Date, 
  * When the next delivery of these queues becomes claimable: its run time, or the end of its
  * lock if a consumer holds it. Asked only after a claim came back short, to set the wake timer.
  */
-export async function nextClaimableAt(db: Db, queues: readonly string[]): Promise<Date | null> {
+export async function nextClaimableAt(db: QueryExecutorProvider, queues: readonly string[]): Promise<Date | null> {
   const { rows } = await sql<{ next: Date | null }>`
     select min(greatest(run_at, coalesce(locked_until, run_at))) as next
     from queue_deliveries where queue = any(${queues}::text[])`.execute(db);

@@ -1,6 +1,6 @@
-import { toError } from '../errors/to-error.js';
-import type { EventBus } from './event-bus.js';
-import { createListenerRegistry } from './listener-registry.js';
+import { toError } from '../../src/errors/to-error.js';
+import type { EventBus } from '../event-bus.js';
+import { createListenerRegistry } from '../bus/listener-registry.js';
 
 export interface LocalEventBusOptions {
   /** Gets what a listener throws. Without it, the error reaches the publisher, as before. */

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { toError } from '../errors/to-error.js';
-import type { JobEventRecord } from '../store/records.js';
-import type { EventBus } from './event-bus.js';
+import { toError } from '../../src/errors/to-error.js';
+import type { EventBus } from '../event-bus.js';
 import { createListenerRegistry } from './listener-registry.js';
-import { decodeCancel, decodeEvents, encodeCancel, encodeEvents, sentBy, type EventItem, type EventRef } from './wire-format.js';
+import { decodeCancel, decodeEvents, encodeCancel, encodeEvents, eventsMessageFrame, sentBy, type EventItem, type EventRef } from './wire-format.js';
+import type { JobEvent } from '../../src/domain/job-event.js';
 
 /** What a relayed bus sends on: each purpose has a channel of its own. */
 export type Purpose = 'events' | 'cancel';
@@ -38,7 +38,7 @@ export interface RelayOptions {
   /** The largest message the server carries; a bigger event travels as a reference. */
   readonly maxMessageBytes?: number;
   /** Reads a referenced event from the store; without it, references cannot be followed. */
-  readonly loadEvent?: (ref: EventRef) => Promise<JobEventRecord | undefined>;
+  readonly loadEvent?: (ref: EventRef) => Promise<JobEvent | undefined>;
   /** Gets send, receive and listener failures; without it they are dropped. */
   readonly onError?: (error: Error) => void;
   /**
@@ -74,7 +74,7 @@ export function createRelayedEventBus(options: RelayOptions, connect: (inbound: 
   };
   const listeners = createListenerRegistry(report);
 
-  const load = async (ref: EventRef): Promise<JobEventRecord | undefined> => {
+  const load = async (ref: EventRef): Promise<JobEvent | undefined> => {
     if (!listeners.hasSubscribers(ref.jobId)) return undefined;
     try {
       if (!options.loadEvent) throw new Error('an event arrived as a reference, but this bus cannot read the store');
@@ -141,7 +141,10 @@ export function createRelayedEventBus(options: RelayOptions, connect: (inbound: 
       send('events', () => encodeEvents(origin, events, maxBytes));
       listeners.deliverEvents(events);
     },
-    statementNotify: options.statementChannel === undefined ? undefined : { channel: options.statementChannel, origin, maxPayloadBytes: maxBytes },
+    statementNotify:
+      options.statementChannel === undefined
+        ? undefined
+        : { channel: options.statementChannel, origin, maxPayloadBytes: maxBytes, ...eventsMessageFrame(origin) },
     publishSent(events) {
       if (!closed) listeners.deliverEvents(events);
     },

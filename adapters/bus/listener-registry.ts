@@ -1,6 +1,6 @@
-import type { JobEventRecord } from '../store/records.js';
+import type { JobEvent } from '../../src/domain/job-event.js';
 
-export type EventListener = (event: JobEventRecord) => void;
+export type EventListener = (event: JobEvent) => void;
 export type CancelListener = (taskId: string) => void;
 
 /** The listeners of one process, by job, and the fan-out every event bus delivers through. */
@@ -10,7 +10,7 @@ export interface ListenerRegistry {
   hasSubscribers(jobId: string): boolean;
   /** Whether any job has a listener here: a process with none has no use for others' events. */
   hasAnySubscribers(): boolean;
-  deliverEvents(events: readonly JobEventRecord[]): void;
+  deliverEvents(events: readonly JobEvent[]): void;
   deliverCancel(taskIds: readonly string[]): void;
   clear(): void;
 }

@@ -1,9 +1,10 @@
 import type { Logger } from 'pino';
-import type { Config } from './config.js';
+import type { Config } from '../config.js';
 import type { ConfiguredDatabase } from './configured-database.js';
 import { eventBusChannel } from './deployment-channels.js';
-import type { EventBus } from './events/event-bus.js';
-import { createLocalEventBus } from './events/local-event-bus.js';
+import type { EventBus } from '../../adapters/event-bus.js';
+import { eventBySeq } from '../store/reads.js';
+import { createLocalEventBus } from '../../adapters/memory/memory-event-bus.js';
 
 const READY_WAIT_MS = 5_000;
 
@@ -19,9 +20,10 @@ export async function createConfiguredEventBus(config: Config, database: Configu
   // Loaded only when configured, as the adapters are: a postgres process never loads ioredis.
   const bus =
     config.QUEUE_ADAPTER === 'redis' && config.REDIS_URL !== undefined
-      ? (await import('./events/redis-event-bus.js')).createRedisEventBus({ url: config.REDIS_URL, channel, onError })
-      : (await import('./events/postgres-event-bus.js')).createPostgresEventBus({
+      ? (await import('../../adapters/redis/redis-event-bus.js')).createRedisEventBus({ url: config.REDIS_URL, channel, onError })
+      : (await import('../../adapters/postgres/postgres-event-bus.js')).createPostgresEventBus({
           db: database.db,
+          loadEvent: (ref) => eventBySeq(database.db, ref),
           connectionString: database.connectionString,
           channel,
           onError,

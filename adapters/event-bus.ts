@@ -1,14 +1,18 @@
-import type { JobEventRecord } from '../store/records.js';
+import type { JobEvent } from '../src/domain/job-event.js';
 
 /**
  * What a statement that writes events needs to send them to other processes itself, as NOTIFYs
- * delivered at its commit: the bus's events channel, its origin (so that the bus drops the echo)
- * and the payload limit past which an event travels as a reference.
+ * delivered at its commit: the bus's events channel, its origin (so that the bus drops the echo),
+ * the payload limit past which an event travels as a reference, and the frame of an events
+ * message (`head`, the events' JSON joined by commas, `tail`), so the statement writes the bus's
+ * wire format without knowing it.
  */
 export interface StatementNotify {
   readonly channel: string;
   readonly origin: string;
   readonly maxPayloadBytes: number;
+  readonly head: string;
+  readonly tail: string;
 }
 
 /**
@@ -18,7 +22,7 @@ export interface StatementNotify {
  */
 export interface EventBus {
   /** Events must already be committed, in their per-job `seq` order. */
-  publish(events: readonly JobEventRecord[]): void;
+  publish(events: readonly JobEvent[]): void;
   /**
    * Set on a bus that other processes hear through the store's database (PostgreSQL NOTIFY): a
    * statement that writes events can then send them itself, saving the round trip of a NOTIFY
@@ -26,8 +30,8 @@ export interface EventBus {
    */
   readonly statementNotify?: StatementNotify | undefined;
   /** Events the statement that wrote them sent with `statementNotify`: only this process's listeners get them here. */
-  publishSent(events: readonly JobEventRecord[]): void;
-  subscribe(jobId: string, listener: (event: JobEventRecord) => void): () => void;
+  publishSent(events: readonly JobEvent[]): void;
+  subscribe(jobId: string, listener: (event: JobEvent) => void): () => void;
   /** Asks whichever worker runs one of these tasks to abort it. */
   requestCancel(taskIds: readonly string[]): void;
   onCancelRequested(listener: (taskId: string) => void): () => void;

@@ -1,6 +1,6 @@
 import pino from 'pino';
-import { loadConfig, type ProcessRole } from './config.js';
-import { startJobQl } from './runtime.js';
+import { loadConfig, type ProcessRole } from '../config.js';
+import { startJobQl } from './start-jobql.js';
 
 /**
  * Starts a process of `role` from the environment and runs it until SIGINT or SIGTERM: then it

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
-import { closeRedisConnection } from './redis-connection.js';
-import { busChannels, createRelayedEventBus, type RelayedEventBus } from './relayed-event-bus.js';
+import { closeConnection } from './close-connection.js';
+import { busChannels, createRelayedEventBus, type RelayedEventBus } from '../bus/relayed-event-bus.js';
 
 export interface RedisEventBusOptions {
   readonly url: string;
@@ -36,7 +36,7 @@ export function createRedisEventBus(options: RedisEventBusOptions): RelayedEvent
         for (const message of messages) publisher.publish(channels[purpose], message).catch(inbound.report);
       },
       async close() {
-        await Promise.all([closeRedisConnection(publisher), closeRedisConnection(subscriber)]);
+        await Promise.all([closeConnection(publisher), closeConnection(subscriber)]);
       },
     };
   });

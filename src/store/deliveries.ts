@@ -1,6 +1,6 @@
 import type { Delivery } from '../../adapters/queue-adapter.js';
 import { isWaitingTaskStatus } from '../domain/state-machine.js';
-import type { TaskRecord } from '../store/records.js';
+import type { TaskRecord } from './records.js';
 
 /** The delivery that asks for a waiting task's next attempt. */
 export function nextAttemptDelivery(task: {

@@ -1,6 +1,7 @@
 import type { JobStatus } from '../domain/state-machine.js';
 import type { Db } from './database.js';
-import type { JobEventRecord, JobRecord, TaskAttemptRecord, TaskRecord } from './records.js';
+import type { JobRecord, TaskAttemptRecord, TaskRecord } from './records.js';
+import type { JobEvent } from '../domain/job-event.js';
 
 /** The reads behind the API. Each takes a batch, so per-request loaders make one statement a batch. */
 
@@ -98,7 +99,7 @@ export async function taskPages(db: Db, requests: readonly PageRequest[]): Promi
 }
 
 /** Pages of events for many jobs in one statement; `seq` is dense from 1 within a job. */
-export async function eventPages(db: Db, requests: readonly PageRequest[]): Promise<JobEventRecord[]> {
+export async function eventPages(db: Db, requests: readonly PageRequest[]): Promise<JobEvent[]> {
   if (requests.length === 0) return [];
   return db
     .selectFrom('jobEvents')
@@ -114,15 +115,19 @@ export async function eventPages(db: Db, requests: readonly PageRequest[]): Prom
 /** A job's events after `afterSeq`, in order: what a subscription replays and fills gaps from. */
 export async function eventsAfter(
   db: Db,
-  params: { readonly jobId: string; readonly afterSeq: number; readonly upToSeq?: number; readonly limit: number },
-): Promise<JobEventRecord[]> {
-  let query = db
+  params: { readonly jobId: string; readonly afterSeq: number; readonly limit: number },
+): Promise<JobEvent[]> {
+  return db
     .selectFrom('jobEvents')
     .selectAll()
     .where('jobId', '=', params.jobId)
     .where('seq', '>', params.afterSeq)
     .orderBy('seq')
-    .limit(params.limit);
-  if (params.upToSeq !== undefined) query = query.where('seq', '<=', params.upToSeq);
-  return query.execute();
+    .limit(params.limit)
+    .execute();
+}
+
+/** One stored event, by its job and number: what a bus reads for an event too big to travel. */
+export async function eventBySeq(db: Db, ref: { readonly jobId: string; readonly seq: number }): Promise<JobEvent | undefined> {
+  return db.selectFrom('jobEvents').selectAll().where('jobId', '=', ref.jobId).where('seq', '=', ref.seq).executeTakeFirst();
 }

@@ -1,6 +1,4 @@
-import { EVENT_TYPES, type EventType } from '../domain/event-types.js';
-import type { JobEventData } from '../store/database.js';
-import type { JobEventRecord } from '../store/records.js';
+import { EVENT_TYPES, type EventType, type JobEvent, type JobEventData } from '../../src/domain/job-event.js';
 
 /**
  * What buses of different processes send each other. An events message is
@@ -14,7 +12,7 @@ export interface EventRef {
   readonly seq: number;
 }
 
-export type EventItem = { readonly kind: 'event'; readonly event: JobEventRecord } | { readonly kind: 'ref'; readonly ref: EventRef };
+export type EventItem = { readonly kind: 'event'; readonly event: JobEvent } | { readonly kind: 'ref'; readonly ref: EventRef };
 
 export interface EventsMessage {
   readonly origin: string;
@@ -33,7 +31,7 @@ interface Part {
 }
 
 /** As few messages as hold the events in order, each at most `maxBytes` of UTF-8. */
-export function encodeEvents(origin: string, events: readonly JobEventRecord[], maxBytes = Infinity): string[] {
+export function encodeEvents(origin: string, events: readonly JobEvent[], maxBytes = Infinity): string[] {
   return pack(
     origin,
     'events',
@@ -115,7 +113,7 @@ export function decodeCancel(payload: string): CancelMessage {
 }
 
 /** Every field is named here, so a field added to the record does not compile until it travels. */
-function toEvent(fields: Record<string, unknown>): JobEventRecord {
+function toEvent(fields: Record<string, unknown>): JobEvent {
   const at = new Date(text(fields['at'], 'event time'));
   if (Number.isNaN(at.getTime())) malformed('event time');
   const taskId = fields['taskId'];

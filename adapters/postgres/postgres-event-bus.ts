@@ -1,13 +1,15 @@
-import { eventsAfter } from '../store/queries.js';
-import type { Db } from '../store/database.js';
-import { listenForNotifications } from '../store/notification-listener.js';
+import { listenForNotifications } from './notification-listener.js';
 import { createNotifySender } from './notify-sender.js';
-import { busChannels, createRelayedEventBus, type RelayedEventBus } from './relayed-event-bus.js';
-import type { EventRef } from './wire-format.js';
+import { busChannels, createRelayedEventBus, type RelayedEventBus } from '../bus/relayed-event-bus.js';
+import type { JobEvent } from '../../src/domain/job-event.js';
+import type { EventRef } from '../bus/wire-format.js';
+import type { QueryExecutorProvider } from 'kysely';
 
 export interface PostgresEventBusOptions {
-  /** Sends NOTIFYs and reads events too big to travel. */
-  readonly db: Db;
+  /** Sends NOTIFYs. */
+  readonly db: QueryExecutorProvider;
+  /** Reads an event too big to travel from the store, where the one who sent it wrote it. */
+  readonly loadEvent: (ref: EventRef) => Promise<JobEvent | undefined>;
   /** For the one LISTEN connection. */
   readonly connectionString: string;
   /** Names this bus's channels: buses sharing a database with other deployments need their own. */
@@ -33,11 +35,8 @@ export function createPostgresEventBus(options: PostgresEventBusOptions): Relaye
       throw new Error(`event bus channel "${name}" is longer than PostgreSQL's ${MAX_CHANNEL_BYTES} bytes`);
     }
   }
-  const loadEvent = async (ref: EventRef) =>
-    (await eventsAfter(options.db, { jobId: ref.jobId, afterSeq: ref.seq - 1, upToSeq: ref.seq, limit: 1 }))[0];
-
   return createRelayedEventBus(
-    { maxMessageBytes: MAX_PAYLOAD_BYTES, loadEvent, onError: options.onError, statementChannel: channels.events },
+    { maxMessageBytes: MAX_PAYLOAD_BYTES, loadEvent: options.loadEvent, onError: options.onError, statementChannel: channels.events },
     (inbound) => {
       const sender = createNotifySender(options.db, inbound.report);
       const listener = listenForNotifications({
