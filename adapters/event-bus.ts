@@ -37,3 +37,17 @@ export interface EventBus {
   onCancelRequested(listener: (taskId: string) => void): () => void;
   close(): Promise<void>;
 }
+
+/** What a statement wrote to the event log, each job's events in seq order. */
+export interface WrittenEvents {
+  /** For the bus to publish, now that they are committed. */
+  readonly events: readonly JobEvent[];
+  /** Those the statement sent to the other processes itself (`statementNotify`): for `publishSent`. */
+  readonly sentEvents: readonly JobEvent[];
+}
+
+/** Committed events, to this process's listeners and, unless their statement sent them, to the others'. */
+export function publishWritten(bus: EventBus, written: WrittenEvents): void {
+  if (written.sentEvents.length > 0) bus.publishSent(written.sentEvents);
+  if (written.events.length > 0) bus.publish(written.events);
+}

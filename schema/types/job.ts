@@ -1,6 +1,6 @@
 import { resolveOffsetConnection } from '@pothos/plugin-relay';
 import { rollUpJobProgress } from '../../src/domain/job-progress.js';
-import { jobProgressSnapshot, jobTaskCounts } from '../../src/store/job-bookkeeping.js';
+import { jobProgressSnapshot, jobTaskCounts } from '../../src/store/records.js';
 import type { JobRecord } from '../../src/store/records.js';
 import { builder } from '../builder.js';
 import { JobStatusEnum } from './enums.js';

@@ -1,15 +1,16 @@
 import { isWaitingTaskStatus } from '../domain/state-machine.js';
 import type { Delivery, QueueAdapter } from '../../adapters/queue-adapter.js';
-import type { EventBus } from '../../adapters/event-bus.js';
+import { publishWritten, type EventBus } from '../../adapters/event-bus.js';
 import { IdempotencyConflictError, NotFoundError } from '../errors/index.js';
 import type { Db } from '../store/database.js';
 import { isKeyTaken, jobHoldingKey, keyExpired, recordRequestHash, releaseExpiredKey } from '../store/idempotency-keys.js';
 import { insertJob, type InsertedJob, type InsertedTask, type NewJob } from '../store/insert-job.js';
 import type { JobRecord, TaskRecord } from '../store/records.js';
-import * as commands from '../store/task-commands.js';
+import { cancelJob, cancelTask } from '../store/cancel-tasks.js';
+import { retryTask } from '../store/retry-task.js';
 import * as queries from '../store/reads.js';
 import type { TaskRegistry } from '../tasks/task-registry.js';
-import { nextAttemptDelivery } from '../store/deliveries.js';
+import { deliveriesOf, nextAttemptDelivery } from '../store/deliveries.js';
 import { submissionHash } from './submission-hash.js';
 import type { SubmitJobInput } from './submit-input.js';
 import { validateSubmission } from './validate-submission.js';
@@ -117,27 +118,31 @@ export class JobService {
 
   async cancelTask(taskId: string): Promise<TaskRecord> {
     this.assertId('Task', taskId);
-    const { value, events } = await commands.cancelTask(this.options.db, taskId);
-    this.options.bus.publish(events);
-    this.options.bus.requestCancel([taskId]);
-    return value;
+    const { bus, db } = this.options;
+    const cancelled = await cancelTask(db, taskId, bus.statementNotify);
+    publishWritten(bus, cancelled);
+    bus.requestCancel([taskId]);
+    return cancelled.task;
   }
 
   async cancelJob(jobId: string): Promise<JobRecord> {
     this.assertId('Job', jobId);
-    const { value, events, cancelledTasks } = await commands.cancelJob(this.options.db, jobId);
-    this.options.bus.publish(events);
-    this.options.bus.requestCancel(cancelledTasks.map((task) => task.id));
-    return value;
+    const { bus, db } = this.options;
+    const cancelled = await cancelJob(db, jobId, bus.statementNotify);
+    publishWritten(bus, cancelled);
+    bus.requestCancel(cancelled.cancelledTaskIds);
+    return cancelled.job;
   }
 
   async retryTask(taskId: string): Promise<TaskRecord> {
     this.assertId('Task', taskId);
-    const { value, events } = await commands.retryTask(this.options.db, taskId);
-    this.options.bus.publish(events);
+    const { bus, db, adapter } = this.options;
+    const retried = await retryTask(db, taskId, bus.statementNotify);
+    publishWritten(bus, retried);
     // A BLOCKED task gets its delivery when its last dependency succeeds.
-    if (isWaitingTaskStatus(value.status)) await this.options.adapter.enqueue({ deliveries: [nextAttemptDelivery(value)] });
-    return value;
+    const deliveries = deliveriesOf([retried.task]);
+    if (deliveries.length > 0) await adapter.enqueue({ deliveries });
+    return retried.task;
   }
 
   /** Jobs by id; an id that is not a UUID simply matches nothing. */

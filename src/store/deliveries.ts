@@ -1,23 +1,24 @@
 import type { Delivery } from '../../adapters/queue-adapter.js';
-import { isWaitingTaskStatus } from '../domain/state-machine.js';
-import type { TaskRecord } from './records.js';
+import { isWaitingTaskStatus, type TaskStatus } from '../domain/state-machine.js';
 
-/** The delivery that asks for a waiting task's next attempt. */
-export function nextAttemptDelivery(task: {
+/** What a delivery of a task's next attempt is made of. */
+export interface DeliverableTask {
   readonly id: string;
+  readonly status: TaskStatus;
   readonly attempt: number;
   readonly queue: string;
   readonly priority: number;
   readonly runAt: Date;
-}): Delivery {
+}
+
+/** The delivery that asks for a waiting task's next attempt. */
+export function nextAttemptDelivery(task: Omit<DeliverableTask, 'status'>): Delivery {
   return { taskId: task.id, attempt: task.attempt + 1, queue: task.queue, priority: task.priority, runAt: task.runAt };
 }
 
-/**
- * What an attempt's end leaves to deliver: the task's next attempt, if it goes round again, and
- * the dependants it released. A completion gives no task: a SUCCEEDED task never goes round.
- */
-export function deliveriesAfter(end: { readonly task?: TaskRecord; readonly released: readonly TaskRecord[] }): Delivery[] {
-  const waiting = end.task && isWaitingTaskStatus(end.task.status) ? [end.task] : [];
-  return [...waiting, ...end.released].map(nextAttemptDelivery);
+/** The deliveries of those of these tasks that wait for one (QUEUED or SCHEDULED; not BLOCKED, not final). */
+export function deliveriesOf(tasks: Iterable<DeliverableTask>): Delivery[] {
+  const deliveries: Delivery[] = [];
+  for (const task of tasks) if (isWaitingTaskStatus(task.status)) deliveries.push(nextAttemptDelivery(task));
+  return deliveries;
 }

@@ -1,7 +1,22 @@
-import type { Db } from './database.js';
+import { sql } from 'kysely';
 import type { AttemptRef } from '../domain/attempt-ref.js';
+import type { RetryPolicy } from '../domain/attempt-failure.js';
+import type { Db } from './database.js';
 
 /** The scans that keep the promise that nothing is lost when a process dies. */
+
+/**
+ * What decides where each of these attempts leaves its task if it fails (see `failureOutcome`),
+ * for those still running: what the reaper needs, which knows the attempts by reference only.
+ */
+export async function retryPolicies(db: Db, refs: readonly AttemptRef[]): Promise<Map<string, RetryPolicy>> {
+  if (refs.length === 0) return new Map();
+  const { rows } = await sql<RetryPolicy & { id: string }>`
+    select t.id, t.attempt, t.attempt_base, t.max_attempts, t.backoff from tasks t
+    join unnest(${refs.map((ref) => ref.taskId)}::uuid[], ${refs.map((ref) => ref.attempt)}::int[]) as w(id, attempt) on w.id = t.id
+    where t.status = 'RUNNING' and t.attempt = w.attempt`.execute(db);
+  return new Map(rows.map(({ id, ...policy }) => [id, policy]));
+}
 
 /** Running attempts whose worker stopped renewing the lease: it died, or hangs. */
 export async function findExpiredLeases(db: Db, params: { readonly now: Date; readonly limit: number }): Promise<AttemptRef[]> {

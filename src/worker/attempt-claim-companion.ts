@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { ClaimCompanion } from '../../adapters/queue-adapter.js';
-import { claimAttemptCtes, claimedAttemptColumns, claimedLot, type AttemptClaimParams, type ClaimedLot } from '../store/attempt-batches.js';
+import { claimAttemptCtes, claimedAttemptColumns, claimedBatch, type AttemptClaimParams, type ClaimedBatch } from '../store/claim-attempts.js';
 import type { TaskRecord } from '../store/records.js';
 
 /** What the claim made of one delivery: its task, now RUNNING this attempt, or none (fenced out). */
@@ -12,18 +12,18 @@ export interface ClaimedAttempt {
  * The worker's attempt claim, run by the delivery claim's own statement on an adapter that claims
  * in the store's database (postgres): a delivery reaches the worker with its attempt claimed, one
  * round trip where there were two. The attempts are fenced as in `claimAttempts`: a stale or
- * duplicate delivery comes with no task. `onLot` gets each statement's lot, whose events are
+ * duplicate delivery comes with no task. `onBatch` gets each statement's batch, whose events are
  * published once it has committed (or were sent by it, with `params.notify`).
  */
-export function attemptClaimCompanion(params: AttemptClaimParams, onLot: (lot: ClaimedLot) => void): ClaimCompanion<ClaimedAttempt> {
+export function attemptClaimCompanion(params: AttemptClaimParams, onBatch: (batch: ClaimedBatch) => void): ClaimCompanion<ClaimedAttempt> {
   return {
     ctes: (now) => claimAttemptCtes(sql`(select task_id as id, attempt from taken) as w`, now, params),
     columns: claimedAttemptColumns(params.notify),
     join: sql`left join claimed on claimed.id = taken.task_id and claimed.attempt = taken.attempt`,
     read(rows) {
-      const lot = claimedLot(rows, params.notify, isDeliveryColumn);
-      onLot(lot);
-      return rows.map((row) => ({ task: lot.tasks.get(row['deliveryTaskId'] as string) }));
+      const batch = claimedBatch(rows, params.notify, isDeliveryColumn);
+      onBatch(batch);
+      return rows.map((row) => ({ task: batch.tasks.get(row['deliveryTaskId'] as string) }));
     },
   };
 }

@@ -1,11 +1,12 @@
 import type { Logger } from 'pino';
 import type { Delivery } from '../../adapters/queue-adapter.js';
-import type { EventBus } from '../../adapters/event-bus.js';
+import { publishWritten, type EventBus } from '../../adapters/event-bus.js';
 import { toError } from '../errors/index.js';
 import type { Db } from '../store/database.js';
-import { failAttempt } from '../store/attempts.js';
-import { findExpiredLeases, findWaitingTasks } from '../store/recovery.js';
-import { deliveriesAfter, nextAttemptDelivery } from '../store/deliveries.js';
+import { failureOutcome } from '../domain/attempt-failure.js';
+import { failAttempts } from '../store/fail-attempts.js';
+import { findExpiredLeases, findWaitingTasks, retryPolicies } from '../store/recovery.js';
+import { deliveriesOf, nextAttemptDelivery } from '../store/deliveries.js';
 import { every } from './every.js';
 
 export interface RecoveryOptions {
@@ -92,21 +93,23 @@ export async function reconcileQueued(
   return total;
 }
 
-/** Ends each expired attempt as failed (LEASE_EXPIRED) and enqueues the next one where due. */
+/** Ends the expired attempts as failed (LEASE_EXPIRED), in one statement, and enqueues the next ones where due. */
 export async function reapExpiredLeases(options: RecoveryOptions): Promise<number> {
   const expired = await findExpiredLeases(options.db, { now: new Date(), limit: PAGE });
-  let reaped = 0;
-  for (const ref of expired) {
-    const end = await failAttempt(options.db, {
-      ...ref,
-      error: { code: 'LEASE_EXPIRED', message: `The worker running attempt ${ref.attempt} stopped renewing its lease` },
-    });
-    if (!end) continue; // the worker finished it after all, or another reaper got there first
-    reaped += 1;
-    options.bus.publish(end.events);
-    const deliveries = deliveriesAfter(end);
-    if (deliveries.length > 0) await options.enqueue(deliveries);
-  }
-  if (reaped > 0) options.logger.warn({ tasks: reaped }, 're-queued tasks whose worker stopped renewing its lease');
-  return reaped;
+  if (expired.length === 0) return 0;
+  // An attempt that ended meanwhile (its worker finished it after all, another reaper got there first) has no policy.
+  const policies = await retryPolicies(options.db, expired);
+  const now = new Date();
+  const items = expired.flatMap((ref) => {
+    const policy = policies.get(ref.taskId);
+    if (!policy) return [];
+    const error = { code: 'LEASE_EXPIRED', message: `The worker running attempt ${ref.attempt} stopped renewing its lease` };
+    return [{ ...ref, error, outcome: failureOutcome(policy, {}, now) }];
+  });
+  const ended = await failAttempts(options.db, items, options.bus.statementNotify);
+  publishWritten(options.bus, ended);
+  const deliveries = deliveriesOf(ended.tasks.values());
+  if (deliveries.length > 0) await options.enqueue(deliveries);
+  if (ended.tasks.size > 0) options.logger.warn({ tasks: ended.tasks.size }, 're-queued tasks whose worker stopped renewing its lease');
+  return ended.tasks.size;
 }

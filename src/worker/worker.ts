@@ -2,14 +2,18 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Consumer, Delivery, QueueAdapter } from '../../adapters/queue-adapter.js';
-import type { EventBus } from '../../adapters/event-bus.js';
+import { publishWritten, type EventBus } from '../../adapters/event-bus.js';
 import { codedError, isNonRetryable, NonRetryableError, TaskAbortedError, toError, type JobQlError } from '../errors/index.js';
 import type { Db } from '../store/database.js';
-import { claimAttempts, completeAttempts, whoPublishes, type LotEvents } from '../store/attempt-batches.js';
-import { failAttempt, handBackAttempt, recordProgress } from '../store/attempts.js';
+import { claimAttempts } from '../store/claim-attempts.js';
+import { completeAttempts, type CompletionItem } from '../store/complete-attempts.js';
+import { failAttempts } from '../store/fail-attempts.js';
+import { writtenEvents } from '../store/job-bookkeeping.js';
+import { recordProgress } from '../store/record-progress.js';
+import { failureOutcome } from '../domain/attempt-failure.js';
 import type { TaskRecord } from '../store/records.js';
 import type { RetentionPolicy } from '../store/retention.js';
-import { dependencyResults } from '../store/task-dependencies.js';
+import { dependencyResults } from '../store/dependants.js';
 import type { AnyTaskDefinition } from '../tasks/define-task.js';
 import type { TaskRegistry } from '../tasks/task-registry.js';
 import { validatePayload } from '../tasks/validate-payload.js';
@@ -18,7 +22,7 @@ import { HandlerThreadPool } from './handler-thread-pool.js';
 import { WriteBatcher } from './write-batcher.js';
 import { startLeaseKeeper, type LeaseKeeper } from './lease-keeper.js';
 import { ProgressWriter } from './progress-writer.js';
-import { deliveriesAfter } from '../store/deliveries.js';
+import { deliveriesOf } from '../store/deliveries.js';
 import { attemptClaimCompanion, type ClaimedAttempt } from './attempt-claim-companion.js';
 import { resultJson } from './result-json.js';
 import type { Loop } from './every.js';
@@ -62,8 +66,8 @@ interface RunningAttempt {
   readonly controller: AbortController;
 }
 
-/** The most claims (or completions) one transaction writes. */
-const MAX_LOT = 100;
+/** The most claims (or completions) one statement writes. */
+const MAX_BATCH = 100;
 
 /** An attempt's logger, bound to its job, task, attempt and worker. */
 type TaskLog = () => Logger;
@@ -88,7 +92,7 @@ export class Worker {
   private readonly threads: HandlerThreadPool;
   /** Claims and completions that come due together are written together (see attempt-batches.ts). */
   private readonly claims: WriteBatcher<Delivery, TaskRecord | undefined>;
-  private readonly completions: WriteBatcher<AttemptRef & { readonly resultJson: string }, void>;
+  private readonly completions: WriteBatcher<CompletionItem, void>;
   /** Successful outcomes not yet written; their slots already run the next deliveries. */
   private readonly completing = new Set<Promise<void>>();
   private readonly slots: number;
@@ -97,8 +101,8 @@ export class Worker {
     this.workerId = options.workerId ?? newWorkerId();
     this.slots = options.queues.reduce((sum, queue) => sum + (queue.concurrency ?? 0), options.concurrency);
     this.threads = new HandlerThreadPool({ maxIdle: this.slots, logLevel: options.logger.level });
-    this.claims = new WriteBatcher((deliveries) => this.claimLot(deliveries), { maxBatch: MAX_LOT, maxInFlight: 1 });
-    this.completions = new WriteBatcher((items) => this.completeLot(items), { maxBatch: MAX_LOT, maxInFlight: 1 });
+    this.claims = new WriteBatcher((deliveries) => this.claimBatch(deliveries), { maxBatch: MAX_BATCH, maxInFlight: 1 });
+    this.completions = new WriteBatcher((items) => this.completeBatch(items), { maxBatch: MAX_BATCH, maxInFlight: 1 });
   }
 
   async start(): Promise<void> {
@@ -132,7 +136,7 @@ export class Worker {
     const plans = planConsumers(this.options.queues, this.options.concurrency);
     const companion = attemptClaimCompanion(
       { workerId: this.workerId, leaseMs: this.options.leaseMs, notify: bus.statementNotify },
-      (lot) => this.publish(lot),
+      (batch) => publishWritten(bus, batch),
     );
     for (const plan of plans) {
       this.consumers.push(adapter.consume({ ...plan, handle: (delivery, claimed) => this.handle(delivery, claimed), companion }));
@@ -179,25 +183,25 @@ export class Worker {
     await this.run(task);
   }
 
-  /** One lot of claims; a task comes back once, to the first of its deliveries in the lot. */
-  private async claimLot(deliveries: readonly Delivery[]): Promise<(TaskRecord | undefined)[]> {
+  /** One batch of claims; a task comes back once, to the first of its deliveries in the batch. */
+  private async claimBatch(deliveries: readonly Delivery[]): Promise<(TaskRecord | undefined)[]> {
     const { db, bus, leaseMs } = this.options;
-    const lot = await this.storeWrite(() => claimAttempts(db, deliveries, { workerId: this.workerId, leaseMs, notify: bus.statementNotify }));
-    this.publish(lot);
+    const batch = await this.storeWrite(() => claimAttempts(db, deliveries, { workerId: this.workerId, leaseMs, notify: bus.statementNotify }));
+    publishWritten(bus, batch);
     const given = new Set<string>();
     return deliveries.map((delivery) => {
-      const task = lot.tasks.get(delivery.taskId);
+      const task = batch.tasks.get(delivery.taskId);
       if (!task || task.attempt !== delivery.attempt || given.has(task.id)) return undefined;
       given.add(task.id);
       return task;
     });
   }
 
-  /** One lot of completions; one whose attempt is no longer running is fenced out and changes nothing. */
-  private async completeLot(items: readonly (AttemptRef & { readonly resultJson: string })[]): Promise<void[]> {
-    const lot = await this.storeWrite(() => completeAttempts(this.options.db, items, this.options.bus.statementNotify));
-    this.publish(lot);
-    await this.enqueue([...lot.tasks.values()].flatMap((end) => deliveriesAfter(end)));
+  /** One batch of completions; one whose attempt is no longer running is fenced out and changes nothing. */
+  private async completeBatch(items: readonly CompletionItem[]): Promise<void[]> {
+    const batch = await this.storeWrite(() => completeAttempts(this.options.db, items, this.options.bus.statementNotify));
+    publishWritten(this.options.bus, batch);
+    await this.enqueue(deliveriesOf(batch.released));
     return items.map(() => undefined);
   }
 
@@ -214,7 +218,7 @@ export class Worker {
     const progress = new ProgressWriter<TaskProgressValue>(async (value) => {
       const notify = this.options.bus.statementNotify;
       const events = await recordProgress(this.options.db, { ...ref, progress: value }, notify);
-      this.publish(whoPublishes(notify, events));
+      publishWritten(this.options.bus, writtenEvents(notify, events));
     });
     let completion: Promise<void> | undefined;
     try {
@@ -230,7 +234,7 @@ export class Worker {
         return;
       }
       await progress.flush().catch(() => {});
-      completion = this.writeCompletion({ ...ref, resultJson: json }, log);
+      completion = this.writeCompletion({ ...ref, resultJson: json, hasDependants: task.dependantCount > 0 }, log);
     } finally {
       this.running.delete(task.id);
       if (completion === undefined) this.leases?.release(ref);
@@ -241,7 +245,7 @@ export class Worker {
   }
 
   /** Queues a successful outcome; the lease is held until it is written. */
-  private writeCompletion(item: AttemptRef & { readonly resultJson: string }, log: TaskLog): Promise<void> {
+  private writeCompletion(item: CompletionItem, log: TaskLog): Promise<void> {
     const ref: AttemptRef = { taskId: item.taskId, attempt: item.attempt };
     const written: Promise<void> = this.completions
       .add(item)
@@ -366,13 +370,11 @@ export class Worker {
     const handBack = error instanceof TaskAbortedError && error.code === 'SHUTDOWN';
     if (handBack) log().info('attempt handed back: the worker is shutting down');
     else log().warn({ err: error }, 'attempt failed');
-    const final = isNonRetryable(error);
-    const end = await this.storeWrite(() =>
-      handBack ? handBackAttempt(this.options.db, { ...ref, error: value }) : failAttempt(this.options.db, { ...ref, error: value, final }),
-    );
-    if (!end) return;
-    this.options.bus.publish(end.events);
-    await this.enqueue(deliveriesAfter(end));
+    const outcome = failureOutcome(task, { final: isNonRetryable(error), handBack }, new Date());
+    const { bus, db } = this.options;
+    const ended = await this.storeWrite(() => failAttempts(db, [{ ...ref, error: value, outcome }], bus.statementNotify));
+    publishWritten(bus, ended);
+    await this.enqueue(deliveriesOf(ended.tasks.values()));
   }
 
   /**
@@ -384,12 +386,6 @@ export class Worker {
       budgetMs: this.options.leaseMs,
       onRetry: (error) => this.options.logger.warn({ err: toError(error), workerId: this.workerId }, 'store write failed; retrying'),
     });
-  }
-
-  /** A lot's events, to this process's listeners and, unless its statement sent them, to the others'. */
-  private publish(lot: LotEvents): void {
-    if (lot.sentEvents.length > 0) this.options.bus.publishSent(lot.sentEvents);
-    this.options.bus.publish(lot.events);
   }
 
   private async enqueue(deliveries: readonly Delivery[]): Promise<void> {

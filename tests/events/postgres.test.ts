@@ -6,7 +6,6 @@ import { busChannels } from '../../adapters/bus/relayed-event-bus.js';
 import { encodeEvents } from '../../adapters/bus/wire-format.js';
 import { createDatabase, type Db } from '../../src/store/database.js';
 import { insertJob } from '../../src/store/insert-job.js';
-import { recordTaskChanges } from '../../src/store/job-bookkeeping.js';
 import { eventBySeq, eventsAfter } from '../../src/store/reads.js';
 import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '../support/test-database.js';
 import { describeEventBus } from './describe-event-bus.js';
@@ -46,8 +45,16 @@ async function storedEvents(progress: readonly JobEventData[]): Promise<JobEvent
       now,
     );
     const taskId = inserted.tasks[0]!.id;
+    // The progress events as a worker's reports write them, numbered on from the job's own.
     if (progress.length > 0) {
-      await recordTaskChanges(trx, inserted.job.id, [], progress.map((data) => ({ type: 'TASK_PROGRESS' as const, taskId, data })));
+      await sql`
+        with written as (
+          insert into job_events (job_id, seq, task_id, type, data)
+          select ${inserted.job.id}::uuid, ${inserted.job.eventSeq} + n, ${taskId}::uuid, 'TASK_PROGRESS', data
+          from jsonb_array_elements(${JSON.stringify(progress)}::jsonb) with ordinality as p(data, n)
+          returning seq
+        )
+        update jobs set event_seq = (select max(seq) from written) where id = ${inserted.job.id}`.execute(trx);
     }
     return eventsAfter(trx, { jobId: inserted.job.id, afterSeq: 0, limit: 100 });
   });

@@ -3,14 +3,15 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createPostgresEventBus } from '../../adapters/postgres/postgres-event-bus.js';
 import { busChannels, type RelayedEventBus } from '../../adapters/bus/relayed-event-bus.js';
 import { decodeEvents, type EventItem } from '../../adapters/bus/wire-format.js';
-import { claimAttempts, completeAttempts } from '../../src/store/attempt-batches.js';
-import { recordProgress } from '../../src/store/attempts.js';
 import { createDatabase, type Db } from '../../src/store/database.js';
 import { insertJob, type NewTask } from '../../src/store/insert-job.js';
 import { eventBySeq, eventsAfter } from '../../src/store/reads.js';
 import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '../support/test-database.js';
 import { sleep, uniqueChannel } from './event-fixtures.js';
 import type { JobEvent } from '../../src/domain/job-event.js';
+import { recordProgress } from '../../src/store/record-progress.js';
+import { claimAttempts } from '../../src/store/claim-attempts.js';
+import { completeAttempts } from '../../src/store/complete-attempts.js';
 
 /**
  * Lot statements that send their own events (`statementNotify`): the worker's bus (`a`) never
@@ -146,7 +147,7 @@ describe('a lot statement that sends its own events', () => {
     expect(errors).toEqual([]);
   });
 
-  it('leaves the events of a completion that settles dependants to the bus, and sends the rest itself', async () => {
+  it('sends every event of a completion that releases dependants itself, the releases included', async () => {
     const { jobId, taskIds } = await job([task(), task({ dependsOn: [0], dependencyRank: 1 }), task()]);
     const [first, dependant, alone] = taskIds as [string, string, string];
     await claimAttempts(workerDb, [first, alone].map((taskId) => ({ taskId, attempt: 1 })), worker);
@@ -154,22 +155,23 @@ describe('a lot statement that sends its own events', () => {
     const onB = collect(b, jobId);
     const heardFrom = payloads.length;
 
-    const lot = await completeAttempts(
+    const batch = await completeAttempts(
       workerDb,
-      [first, alone].map((taskId) => ({ taskId, attempt: 1, resultJson: '{"ok":true}' })),
+      [first, alone].map((taskId) => ({ taskId, attempt: 1, resultJson: '{"ok":true}', hasDependants: true })),
       a.statementNotify,
     );
 
     const stored = await storedAfter(jobId, claimed!.seq);
-    const sent = stored.filter((event) => event.taskId === alone);
-    expect(sent.map((event) => event.type)).toEqual(['TASK_SUCCEEDED']);
-    expect(lot.sentEvents.filter((event) => event.taskId !== null)).toStrictEqual(sent);
-    expect(lot.events.some((event) => event.taskId === first)).toBe(true);
-    expect(lot.events.some((event) => event.taskId === dependant && event.type === 'TASK_QUEUED')).toBe(true);
-    expect([...lot.sentEvents, ...lot.events]).toStrictEqual(stored);
-    // What the statement sent is heard without the bus; the rest once `a` publishes it.
-    await vi.waitFor(() => expect(itemsSince(heardFrom)).toStrictEqual(lot.sentEvents.map((event) => ({ kind: 'event', event }))), { timeout: 10_000 });
-    a.publish(lot.events);
+    expect(stored.filter((event) => event.taskId !== null).map((event) => [event.type, event.taskId])).toEqual([
+      ['TASK_SUCCEEDED', first],
+      ['TASK_QUEUED', dependant],
+      ['TASK_SUCCEEDED', alone],
+    ]);
+    expect(batch.events).toEqual([]);
+    expect(batch.sentEvents).toStrictEqual(stored);
+    expect(batch.released.map((released) => released.id)).toEqual([dependant]);
+    // Heard without the bus publishing anything.
+    await vi.waitFor(() => expect(itemsSince(heardFrom)).toStrictEqual(stored.map((event) => ({ kind: 'event', event }))), { timeout: 10_000 });
     await vi.waitFor(() => expect(onB).toStrictEqual(stored), { timeout: 10_000 });
     expect(errors).toEqual([]);
   });

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { claimAttempts, completeAttempts } from '../../src/store/attempt-batches.js';
 import { insertJob } from '../../src/store/insert-job.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
+import { claimAttempts } from '../../src/store/claim-attempts.js';
+import { completeAttempts } from '../../src/store/complete-attempts.js';
 
 /** Lots of claims and completions: each attempt fenced as if alone, the lot in a fixed number of statements. */
 
@@ -92,9 +93,9 @@ describe('completeAttempts', () => {
     await claimAttempts(t.db, [a, b, c].map((taskId) => ({ taskId, attempt: 1 })), worker);
     const done = await counted(() =>
       completeAttempts(t.db, [
-        { taskId: a, attempt: 1, resultJson: '{"a":1}' },
-        { taskId: b, attempt: 1, resultJson: 'null' },
-        { taskId: c, attempt: 2, resultJson: '"stale"' }, // not its running attempt
+        { taskId: a, attempt: 1, resultJson: '{"a":1}', hasDependants: false },
+        { taskId: b, attempt: 1, resultJson: 'null', hasDependants: false },
+        { taskId: c, attempt: 2, resultJson: '"stale"', hasDependants: false }, // not its running attempt
       ]),
     );
     expect([...done.value.tasks.keys()].sort()).toEqual([a, b].sort());

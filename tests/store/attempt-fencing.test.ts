@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { claimAttempt, completeAttempt, failAttempt, recordProgress, renewLeases } from '../../src/store/attempts.js';
 import { insertJob } from '../../src/store/insert-job.js';
 import { findExpiredLeases } from '../../src/store/recovery.js';
-import { cancelTask } from '../../src/store/task-commands.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
+import { claimAttempt, completeAttempt, failAttempt, renewLeases } from '../support/attempt-writes.js';
+import { recordProgress } from '../../src/store/record-progress.js';
+import { cancelTask } from '../../src/store/cancel-tasks.js';
 
 let t: TestDatabase;
 

@@ -3,13 +3,15 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrations } from '../../migrations/index.js';
 import { PROGRESS_UNITS_PER_TASK, sumTaskProgressUnits } from '../../src/domain/job-progress.js';
-import { claimAttempt, completeAttempt, failAttempt, handBackAttempt, recordProgress } from '../../src/store/attempts.js';
 import type { Db } from '../../src/store/database.js';
 import { insertJob } from '../../src/store/insert-job.js';
 import { createMigrator, migrateToLatest } from '../../src/store/migrator.js';
-import { cancelJob, cancelTask, retryTask } from '../../src/store/task-commands.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 import type { JobEvent } from '../../src/domain/job-event.js';
+import { claimAttempt, completeAttempt, failAttempt, handBackAttempt } from '../support/attempt-writes.js';
+import { recordProgress } from '../../src/store/record-progress.js';
+import { cancelJob, cancelTask } from '../../src/store/cancel-tasks.js';
+import { retryTask } from '../../src/store/retry-task.js';
 
 const UNIT = PROGRESS_UNITS_PER_TASK;
 const lease = { workerId: 'w1', leaseMs: 60_000 };

@@ -1,10 +1,10 @@
 import pg from 'pg';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { renewLeases } from '../../src/store/attempts.js';
 import { insertJob } from '../../src/store/insert-job.js';
 import { waitFor } from '../support/jobql-process.js';
 import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '../support/test-database.js';
+import { renewLeases } from '../support/attempt-writes.js';
 
 /**
  * Every write that locks several of a job's tasks locks them in rank order, whatever order the

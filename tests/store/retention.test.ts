@@ -1,11 +1,11 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { checkTaskGraph } from '../../src/domain/task-graph.js';
-import { claimAttempt, completeAttempt, failAttempt } from '../../src/store/attempts.js';
 import { insertJob } from '../../src/store/insert-job.js';
 import { deleteExpiredJobsBatch, type RetentionPolicy } from '../../src/store/retention.js';
-import { retryTask } from '../../src/store/task-commands.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
+import { claimAttempt, completeAttempt, failAttempt } from '../support/attempt-writes.js';
+import { retryTask } from '../../src/store/retry-task.js';
 
 let t: TestDatabase;
 beforeAll(async () => {

@@ -3,12 +3,13 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrations } from '../../migrations/index.js';
 import { checkTaskGraph } from '../../src/domain/task-graph.js';
-import { claimAttempt, completeAttempt, failAttempt } from '../../src/store/attempts.js';
 import type { Db } from '../../src/store/database.js';
 import { insertJob } from '../../src/store/insert-job.js';
 import { createMigrator, migrateToLatest } from '../../src/store/migrator.js';
-import { cancelJob, retryTask } from '../../src/store/task-commands.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
+import { claimAttempt, completeAttempt, failAttempt } from '../support/attempt-writes.js';
+import { cancelJob } from '../../src/store/cancel-tasks.js';
+import { retryTask } from '../../src/store/retry-task.js';
 
 /**
  * The store's side of dependencies under concurrency: the releases, cascades and retries that
@@ -97,6 +98,23 @@ describe('dependencies in the store', () => {
       await claimAttempt(t.db, { taskId: ids['up']!, attempt: 2, ...lease });
       await Promise.all([completeAttempt(t.db, { taskId: ids['up']!, attempt: 2, result: 'up' }), retryTask(t.db, ids['down']!)]);
       expect(await statusOf(ids['down']!)).toMatchObject({ status: 'QUEUED', pendingDependencies: 0 });
+    }
+  });
+
+  it('never leaves a retried task BLOCKED behind a dependency that failed meanwhile', async () => {
+    for (let round = 0; round < 20; round++) {
+      // As above, but `up` fails for good this time while `down` is retried: `down` ends CANCELLED either way.
+      const { ids } = await jobOf({ up: [], down: ['up'] });
+      await run(ids['up']!);
+      await failAttempt(t.db, { taskId: ids['up']!, attempt: 1, error: { code: 'X', message: 'x' } });
+      await retryTask(t.db, ids['up']!);
+      await claimAttempt(t.db, { taskId: ids['up']!, attempt: 2, ...lease });
+      await Promise.allSettled([
+        failAttempt(t.db, { taskId: ids['up']!, attempt: 2, error: { code: 'X', message: 'again' } }),
+        retryTask(t.db, ids['down']!),
+      ]);
+      expect(await statusOf(ids['up']!)).toMatchObject({ status: 'FAILED' });
+      expect(await statusOf(ids['down']!)).toMatchObject({ status: 'CANCELLED', error: { code: 'DEPENDENCY_FAILED' } });
     }
   });
 

@@ -2,12 +2,12 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { claimAttempt, failAttempt } from '../../src/store/attempts.js';
 import { insertJob } from '../../src/store/insert-job.js';
 import { startLeaseKeeper, type LeaseKeeper, type LeaseKeeperOptions } from '../../src/worker/lease-keeper.js';
 import { createTestDatabase, newSchemaName, TEST_DATABASE_URL, type TestDatabase } from '../support/test-database.js';
 import type { HoldAndBlockConfig, HoldAndBlockEvent } from './fixtures/hold-and-block.js';
 import type { AttemptRef } from '../../src/domain/attempt-ref.js';
+import { claimAttempt, failAttempt } from '../support/attempt-writes.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const FIXTURE = path.join(import.meta.dirname, 'fixtures/hold-and-block.ts');
