@@ -1,20 +1,15 @@
 import DataLoader from 'dataloader';
-import type { EventBus } from '../adapters/event-bus.js';
-import type { JobService } from '../src/service/job-service.js';
-import type { TaskAttemptRecord, TaskRecord } from '../src/store/records.js';
-import { attemptsByTaskIds, dependenciesByTaskIds, eventPages, taskPages, type PageRequest } from '../src/store/reads.js';
 import { inKeyOrder } from './types/loaded-by-id.js';
 import type { JobEvent } from '../src/domain/job-event.js';
+import type { JobService, PageRequest, TaskAttemptRecord, TaskRecord } from '../src/service/index.js';
 
 /**
- * Per-request state of a GraphQL operation. Loaders are made fresh for each request, and a
+ * Per-request state of a GraphQL operation: the service, the only door to what the system holds,
+ * and the request's loaders over its readers. Loaders are made fresh for each request, and a
  * subscription replaces them before each event it yields, so no payload shows a stale task.
  */
 export interface Context {
   readonly service: JobService;
-  readonly bus: EventBus;
-  /** A subscription that heard nothing for this long reads the store, in case the bus lost something. */
-  readonly subscriptionResyncMs: number;
   loaders: RequestLoaders;
 }
 
@@ -46,21 +41,21 @@ export function createLoaders(service: JobService): RequestLoaders {
       return (task ??= new DataLoader(async (ids) => inKeyOrder(ids, await service.tasksByIds(ids))));
     },
     get taskPage() {
-      return (taskPage ??= new DataLoader(async (requests) => splitPages(requests, await taskPages(service.db, requests), (t) => t.position), {
+      return (taskPage ??= new DataLoader(async (requests) => splitPages(requests, await service.taskPages(requests), (t) => t.position), {
         cacheKeyFn: pageKey,
       }));
     },
     get eventPage() {
-      return (eventPage ??= new DataLoader(async (requests) => splitPages(requests, await eventPages(service.db, requests), (e) => e.seq - 1), {
+      return (eventPage ??= new DataLoader(async (requests) => splitPages(requests, await service.eventPages(requests), (e) => e.seq - 1), {
         cacheKeyFn: pageKey,
       }));
     },
     get attempts() {
-      return (attempts ??= new DataLoader(async (taskIds) => groupedBy(taskIds, await attemptsByTaskIds(service.db, taskIds), (row) => row.taskId)));
+      return (attempts ??= new DataLoader(async (taskIds) => groupedBy(taskIds, await service.attemptsByTaskIds(taskIds), (row) => row.taskId)));
     },
     get dependencies() {
       return (dependencies ??= new DataLoader(async (taskIds) =>
-        groupedBy(taskIds, await dependenciesByTaskIds(service.db, taskIds), (row) => row.dependantId),
+        groupedBy(taskIds, await service.dependenciesByTaskIds(taskIds), (row) => row.dependantId),
       ));
     },
   };
@@ -77,6 +72,6 @@ function splitPages<T extends { jobId: string }>(requests: readonly PageRequest[
   return requests.map((r) => rows.filter((row) => row.jobId === r.jobId && index(row) >= r.offset && index(row) < r.offset + r.limit));
 }
 
-export function createContext(service: JobService, bus: EventBus, subscriptionResyncMs: number): Context {
-  return { service, bus, subscriptionResyncMs, loaders: createLoaders(service) };
+export function createContext(service: JobService): Context {
+  return { service, loaders: createLoaders(service) };
 }

@@ -6,8 +6,10 @@ import './types/job-event.js';
 import './types/job.js';
 import './queries.js';
 import './mutations/submit-job.js';
-import './mutations/task-commands.js';
-import './subscriptions/job-progress.js';
+import './mutations/retry-task.js';
+import './mutations/cancel-task.js';
+import './mutations/cancel-job.js';
+import './subscriptions/watch-job.js';
 
 export const schema = builder.toSchema({ sortSchema: true });
 export type { Context } from './context.js';

@@ -1,10 +1,9 @@
 import { resolveCursorConnection } from '@pothos/plugin-relay';
-import type { JobCursor } from '../src/store/reads.js';
-import type { JobRecord } from '../src/store/records.js';
 import { builder } from './builder.js';
 import { JobStatusEnum } from './types/enums.js';
 import { JobRef } from './types/job.js';
 import { TaskRef } from './types/task.js';
+import type { JobRecord, JobCursor } from '../src/service/index.js';
 
 builder.queryField('job', (t) =>
   t.field({

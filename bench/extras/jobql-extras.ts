@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
-import { sql } from 'kysely';
 import { z } from 'zod';
 import { configSchema, type ProcessRole } from '../../src/config.js';
 import { startJobQl, type JobQl } from '../../src/runtime/start-jobql.js';
@@ -14,6 +13,7 @@ import { benchNoop } from '../lib/noop-task.js';
 import { latencyPercentiles } from '../lib/stats.js';
 import { now } from '../lib/workloads.js';
 import { deleteRedisKeys, dropSchema } from '../systems/cleanup.js';
+import { openCompletionCounter } from '../systems/completion-counter.js';
 import { graphqlSubmit } from '../systems/graphql-submit.js';
 
 export interface ExtraSizes {
@@ -160,12 +160,12 @@ async function workerPeakRssMb(env: BenchEnvironment, adapter: string, jobs: num
       HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
     }, built);
+    const counter = openCompletionCounter(env, schema);
     try {
       await worker.next((line) => typeof line['url'] === 'string', 60_000);
       const deadline = Date.now() + Math.max(120_000, jobs * 20);
       for (;;) {
-        const { rows } = await sql<{ n: string }>`select count(*) as n from tasks where status = 'SUCCEEDED'`.execute(app.db);
-        if (Number(rows[0]?.n) >= jobs) break;
+        if ((await counter.count()) >= jobs) break;
         if (Date.now() > deadline) throw new Error('the worker did not finish');
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
@@ -173,6 +173,7 @@ async function workerPeakRssMb(env: BenchEnvironment, adapter: string, jobs: num
       return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN) / 1024;
     } finally {
       worker.process.kill('SIGKILL');
+      await counter.close();
     }
   });
 }

@@ -1,4 +1,3 @@
-import { sql } from 'kysely';
 import { z } from 'zod';
 import { configSchema, type ProcessRole } from '../../src/config.js';
 import { startJobQl, type JobQl } from '../../src/runtime/start-jobql.js';
@@ -6,6 +5,7 @@ import { defineTask, type AnyTaskDefinition } from '../../src/tasks/define-task.
 import type { BenchEnvironment } from '../lib/environment.js';
 import type { BenchJob, OnStart, QueueSystem, Session } from '../lib/queue-system.js';
 import { deleteRedisKeys, dropSchema } from './cleanup.js';
+import { openCompletionCounter } from './completion-counter.js';
 import { graphqlSubmit } from './graphql-submit.js';
 
 export type Adapter = 'memory' | 'postgres' | 'redis';
@@ -75,6 +75,7 @@ async function openSession(adapter: Adapter, surface: Surface, env: BenchEnviron
   // The memory adapter delivers inside one instance: it runs the worker from the start, gated.
   const api = await start(env, schema, adapter, adapter === 'memory' ? 'all' : 'api', [task], concurrency);
   let worker: JobQl | undefined;
+  const counter = openCompletionCounter(env, schema);
   const submit = surface === 'graphql' ? graphqlSubmit(api.url) : (input: Parameters<JobQl['service']['submitJob']>[0]) => api.service.submitJob(input);
   const one = (job: BenchJob) => ({ type: 'bench.noop', payload: { seq: job.seq, sentAt: job.sentAt } });
 
@@ -99,14 +100,12 @@ async function openSession(adapter: Adapter, surface: Surface, env: BenchEnviron
       if (adapter !== 'memory') worker = await start(env, schema, adapter, 'worker', [task], concurrency);
       gate.open();
     },
-    async completed() {
-      const { rows } = await sql<{ n: string }>`select count(*) as n from tasks where status = 'SUCCEEDED'`.execute(api.db);
-      return Number(rows[0]?.n ?? 0);
-    },
+    completed: () => counter.count(),
     async close() {
       gate.open();
       await worker?.stop();
       await api.stop();
+      await counter.close();
       await dropSchema(env, schema);
       if (adapter === 'redis') await deleteRedisKeys(env, `jobql:${schema}:*`);
     },

@@ -1,8 +1,8 @@
 import { IdempotencyConflictError, ValidationError } from '../../src/errors/index.js';
-import type { SubmitJobInput } from '../../src/service/submit-input.js';
 import { builder } from '../builder.js';
 import { BackoffTypeEnum } from '../types/enums.js';
 import { JobRef } from '../types/job.js';
+import type { SubmitJobInput } from '../../src/service/index.js';
 
 const BackoffInputRef = builder.inputType('BackoffInput', {
   fields: (t) => ({

@@ -70,3 +70,6 @@ builder.objectType(IdempotencyConflictError, {
     }),
   }),
 });
+
+/** What a command on one task or job (retry, cancel) can answer instead of its success. */
+export const COMMAND_ERRORS = [ValidationError, NotFoundError, InvalidStateError];

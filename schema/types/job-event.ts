@@ -1,5 +1,5 @@
 import { decodeGlobalID, encodeGlobalID } from '@pothos/plugin-relay';
-import { rollUpJobProgress } from '../../src/domain/job-progress.js';
+import { rollUpJobProgress } from '../../src/domain/progress-roll-up.js';
 import { builder } from '../builder.js';
 import { JobEventTypeEnum, JobStatusEnum, TaskStatusEnum } from './enums.js';
 import { JobProgressRef } from './job-progress.js';

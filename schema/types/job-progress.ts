@@ -1,4 +1,4 @@
-import type { JobProgress } from '../../src/domain/job-progress.js';
+import type { JobProgress } from '../../src/domain/progress-roll-up.js';
 import type { TaskStatusCounts } from '../../src/domain/state-machine.js';
 import { builder } from '../builder.js';
 

@@ -1,13 +1,12 @@
 import { resolveOffsetConnection } from '@pothos/plugin-relay';
-import { rollUpJobProgress } from '../../src/domain/job-progress.js';
-import { jobProgressSnapshot, jobTaskCounts } from '../../src/store/records.js';
-import type { JobRecord } from '../../src/store/records.js';
+import { rollUpJobProgress } from '../../src/domain/progress-roll-up.js';
 import { builder } from '../builder.js';
 import { JobStatusEnum } from './enums.js';
 import { JobEventRef } from './job-event.js';
 import { JobProgressRef, TaskCountsRef } from './job-progress.js';
 import { inKeyOrder } from './loaded-by-id.js';
 import { TaskRef } from './task.js';
+import { jobProgressSnapshot, jobTaskCounts, type JobRecord } from '../../src/service/index.js';
 
 export const JobRef = builder.loadableNode('Job', {
   description: 'A named unit of work made of tasks. Its status is derived from its tasks.',

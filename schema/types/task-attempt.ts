@@ -1,8 +1,8 @@
 import type { BackoffPolicy } from '../../src/domain/backoff.js';
-import type { TaskAttemptRecord } from '../../src/store/records.js';
 import { builder } from '../builder.js';
 import { BackoffTypeEnum, TaskStatusEnum } from './enums.js';
 import { TaskErrorRef } from './task-error.js';
+import type { TaskAttemptRecord } from '../../src/service/index.js';
 
 export const TaskAttemptRef = builder.objectRef<TaskAttemptRecord>('TaskAttempt').implement({
   description: 'One execution of a task by one worker. Every attempt is kept.',

@@ -1,10 +1,10 @@
-import type { TaskRecord } from '../../src/store/records.js';
 import { builder } from '../builder.js';
 import { TaskStatusEnum } from './enums.js';
 import { BackoffRef, TaskAttemptRef } from './task-attempt.js';
 import { TaskErrorRef } from './task-error.js';
 import { inKeyOrder } from './loaded-by-id.js';
 import type { TaskProgressValue } from '../../src/domain/task-values.js';
+import type { TaskRecord } from '../../src/service/index.js';
 
 export const ProgressRef = builder.objectRef<TaskProgressValue>('Progress').implement({
   fields: (t) => ({

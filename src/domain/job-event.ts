@@ -1,4 +1,4 @@
-import type { JobProgressSnapshot } from './job-progress.js';
+import type { JobProgressSnapshot } from './progress-roll-up.js';
 import type { JobStatus, TaskStatus } from './state-machine.js';
 import type { TaskErrorValue, TaskProgressValue } from './task-values.js';
 

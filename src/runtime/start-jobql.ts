@@ -6,7 +6,6 @@ import { openConfiguredDatabase } from './configured-database.js';
 import { createConfiguredEventBus } from './configured-event-bus.js';
 import { buildHealthServer } from '../server/health-server.js';
 import { JobService } from '../service/job-service.js';
-import type { Db } from '../store/database.js';
 import { demoTasks } from '../tasks/demo-tasks.js';
 import type { AnyTaskDefinition } from '../tasks/define-task.js';
 import { TaskRegistry } from '../tasks/task-registry.js';
@@ -28,7 +27,6 @@ export interface JobQl {
   /** The GraphQL endpoint (e.g. http://localhost:4000/graphql), or a worker's health URL. */
   readonly url: string;
   readonly service: JobService;
-  readonly db: Db;
   /** Absent in an API-only process. */
   readonly worker: Worker | undefined;
   /** Stops taking work, lets running tasks finish within the grace period, then closes everything. */
@@ -70,6 +68,7 @@ export async function startJobQl(options: JobQlOptions): Promise<JobQl> {
       registry,
       maxTasksPerJob: config.MAX_TASKS_PER_JOB,
       idempotencyKeyTtlMs: config.IDEMPOTENCY_KEY_TTL_MS,
+      watchResyncMs: config.SUBSCRIPTION_RESYNC_MS,
     });
 
     let worker: Worker | undefined;
@@ -112,13 +111,13 @@ export async function startJobQl(options: JobQlOptions): Promise<JobQl> {
       // server's modules is 22 MB smaller when ready (234 → 212 MB RSS) and 10 MB at its peak
       // running 5,000 no-op jobs at concurrency 50 (257 → 247 MB; two runs each, postgres adapter).
       const { buildGraphqlServer } = await import('../server/graphql-server.js');
-      const server = buildGraphqlServer({ service, bus, logger, subscriptionResyncMs: config.SUBSCRIPTION_RESYNC_MS });
+      const server = buildGraphqlServer({ service, logger });
       url = await server.listen(config.PORT, config.HOST);
       // First on stop: no new requests while the worker drains.
       stack.push(() => server.stop());
       logger.info({ url, adapter: adapter.name }, `jobql is ready: GraphiQL at ${url}`);
     }
-    return { url, service, db, worker, stop };
+    return { url, service, worker, stop };
   } catch (error) {
     await stop();
     throw error;

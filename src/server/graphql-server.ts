@@ -5,7 +5,6 @@ import { WebSocketServer } from 'ws';
 import type { ExecutionArgs } from 'graphql';
 import type { Logger } from 'pino';
 import { createContext, schema } from '../../schema/index.js';
-import type { EventBus } from '../../adapters/event-bus.js';
 import { listenAt, trackSockets } from './http-listener.js';
 import { maskError } from './mask-error.js';
 import { useSharedEventExecution } from './shared-event-execution.js';
@@ -13,9 +12,7 @@ import type { JobService } from '../service/job-service.js';
 
 export interface GraphqlServerOptions {
   readonly service: JobService;
-  readonly bus: EventBus;
   readonly logger: Logger;
-  readonly subscriptionResyncMs: number;
 }
 
 export interface GraphqlServer {
@@ -40,7 +37,7 @@ export function buildGraphqlServer(options: GraphqlServerOptions): GraphqlServer
   const yoga = createYoga({
     schema,
     graphqlEndpoint: ENDPOINT,
-    context: () => createContext(options.service, options.bus, options.subscriptionResyncMs),
+    context: () => createContext(options.service),
     graphiql: { subscriptionsProtocol: 'WS', title: 'jobql' },
     landingPage: false,
     maskedErrors: { maskError },

@@ -10,7 +10,7 @@ import { isAsyncIterable, mapAsyncIterator, type Plugin, type PromiseOrValue } f
  * objects and run alone.
  *
  * Sharing is sound because nothing in a subscription's result depends on who asked: the context
- * carries the service, the bus and per-event loaders, no viewer. A field that answers per
+ * carries the service and per-event loaders, no viewer. A field that answers per
  * subscriber (authorisation, say) must put what it depends on into `sharingKey`.
  *
  * With 1,000 graphql-ws clients on one job (the fan-out workload of `npm run bench`), the

@@ -5,10 +5,12 @@ import { IdempotencyConflictError, NotFoundError } from '../errors/index.js';
 import type { Db } from '../store/database.js';
 import { isKeyTaken, jobHoldingKey, keyExpired, recordRequestHash, releaseExpiredKey } from '../store/idempotency-keys.js';
 import { insertJob, type InsertedJob, type InsertedTask, type NewJob } from '../store/insert-job.js';
-import type { JobRecord, TaskRecord } from '../store/records.js';
+import type { JobRecord, TaskAttemptRecord, TaskRecord } from '../store/records.js';
 import { cancelJob, cancelTask } from '../store/cancel-tasks.js';
 import { retryTask } from '../store/retry-task.js';
-import * as queries from '../store/reads.js';
+import * as reads from '../store/reads.js';
+import type { PageRequest } from '../store/reads.js';
+import { watchJob } from './watch-job.js';
 import type { TaskRegistry } from '../tasks/task-registry.js';
 import { deliveriesOf, nextAttemptDelivery } from '../store/deliveries.js';
 import { submissionHash } from './submission-hash.js';
@@ -24,6 +26,8 @@ export interface JobServiceOptions {
   readonly maxTasksPerJob: number;
   /** How long after its job finished an idempotency key still answers with that job. */
   readonly idempotencyKeyTtlMs: number;
+  /** A `watchJob` that heard nothing for this long reads the store, in case the bus lost something. */
+  readonly watchResyncMs: number;
 }
 
 /** A job that claims an idempotency key, and the finished job it takes the key from, if any. */
@@ -37,6 +41,7 @@ interface KeyClaim {
 const MAX_KEY_ROUNDS = 3;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const isUuid = (id: string): boolean => UUID.test(id);
 
 /**
  * What clients can ask of the system: submit, cancel, retry and read. The GraphQL resolvers call
@@ -44,10 +49,6 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  */
 export class JobService {
   constructor(private readonly options: JobServiceOptions) {}
-
-  get db(): Db {
-    return this.options.db;
-  }
 
   /**
    * Validates, then writes the job, its tasks and their events in one transaction. An adapter
@@ -145,25 +146,55 @@ export class JobService {
     return retried.task;
   }
 
-  /** Jobs by id; an id that is not a UUID simply matches nothing. */
+  /**
+   * The job's events after the `afterSeq`-th (all of them when absent): the stored ones, then the
+   * live ones, until the job is final (see watch-job.ts). Throws NotFoundError for an unknown job.
+   */
+  async *watchJob(jobId: string, options: { readonly afterSeq?: number } = {}): AsyncGenerator<JobEvent> {
+    this.assertId('Job', jobId);
+    const { db, bus, watchResyncMs } = this.options;
+    yield* watchJob({ db, bus, resyncMs: watchResyncMs }, jobId, options.afterSeq ?? 0);
+  }
+
+  /*
+   * The readers. Each takes a batch of keys and answers in one statement, so that a request's
+   * loaders make one statement a batch; an id that is not a UUID simply matches nothing.
+   */
+
   async jobsByIds(ids: readonly string[]): Promise<JobRecord[]> {
-    return queries.jobsByIds(this.options.db, ids.filter((id) => UUID.test(id)));
+    return reads.jobsByIds(this.options.db, ids.filter(isUuid));
   }
 
   async tasksByIds(ids: readonly string[]): Promise<TaskRecord[]> {
-    return queries.tasksByIds(this.options.db, ids.filter((id) => UUID.test(id)));
+    return reads.tasksByIds(this.options.db, ids.filter(isUuid));
   }
 
-  async listJobs(params: Parameters<typeof queries.listJobs>[1]): Promise<JobRecord[]> {
-    return queries.listJobs(this.options.db, params);
+  /** Every attempt of these tasks, oldest first within each task. */
+  async attemptsByTaskIds(taskIds: readonly string[]): Promise<TaskAttemptRecord[]> {
+    return reads.attemptsByTaskIds(this.options.db, taskIds.filter(isUuid));
   }
 
-  async eventsAfter(jobId: string, afterSeq: number, limit = 1_000): Promise<JobEvent[]> {
-    return queries.eventsAfter(this.options.db, { jobId, afterSeq, limit });
+  /** The tasks each of these tasks depends on, with the id of the task that depends on them, in list order. */
+  async dependenciesByTaskIds(taskIds: readonly string[]): Promise<(TaskRecord & { readonly dependantId: string })[]> {
+    return reads.dependenciesByTaskIds(this.options.db, taskIds.filter(isUuid));
+  }
+
+  /** Pages of several jobs' tasks, in submission order. */
+  async taskPages(requests: readonly PageRequest[]): Promise<TaskRecord[]> {
+    return reads.taskPages(this.options.db, requests.filter((request) => isUuid(request.jobId)));
+  }
+
+  /** Pages of several jobs' events, oldest first. */
+  async eventPages(requests: readonly PageRequest[]): Promise<JobEvent[]> {
+    return reads.eventPages(this.options.db, requests.filter((request) => isUuid(request.jobId)));
+  }
+
+  async listJobs(params: Parameters<typeof reads.listJobs>[1]): Promise<JobRecord[]> {
+    return reads.listJobs(this.options.db, params);
   }
 
   private assertId(entity: string, id: string): void {
-    if (!UUID.test(id)) throw new NotFoundError(entity, id);
+    if (!isUuid(id)) throw new NotFoundError(entity, id);
   }
 }
 

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { StatementNotify, WrittenEvents } from '../../adapters/event-bus.js';
 import type { AttemptRef } from '../domain/attempt-ref.js';
-import { taskProgressUnits } from '../domain/job-progress.js';
+import { taskProgressUnits } from '../domain/progress-roll-up.js';
 import { PREPARED } from '../pg/prepared-statement.js';
 import type { Db } from './database.js';
 import { RELEASED_CHANGES, RELEASED_TASKS_COLUMN, releaseDependantsCtes, releasedTasks, type ReleasedTask } from './dependants.js';

@@ -1,4 +1,4 @@
-import { CamelCasePlugin, Kysely, RawNode, sql, type ColumnType, type Generated, type LogEvent, type PluginTransformQueryArgs, type RootOperationNode } from 'kysely';
+import { CamelCasePlugin, Kysely, RawNode, type ColumnType, type Generated, type LogEvent, type PluginTransformQueryArgs, type RootOperationNode } from 'kysely';
 import type { JobStatus, TaskStatus } from '../domain/state-machine.js';
 import type { EventType, JobEventData } from '../domain/job-event.js';
 import type { TaskErrorValue, TaskProgressValue } from '../domain/task-values.js';

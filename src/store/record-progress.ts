@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { StatementNotify } from '../../adapters/event-bus.js';
 import type { AttemptRef } from '../domain/attempt-ref.js';
 import type { JobEvent } from '../domain/job-event.js';
-import { taskProgressUnits } from '../domain/job-progress.js';
+import { taskProgressUnits } from '../domain/progress-roll-up.js';
 import type { TaskProgressValue } from '../domain/task-values.js';
 import { PREPARED } from '../pg/prepared-statement.js';
 import { toJson, type Db } from './database.js';

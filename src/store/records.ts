@@ -1,5 +1,5 @@
 import type { Selectable } from 'kysely';
-import type { JobProgressSnapshot } from '../domain/job-progress.js';
+import type { JobProgressSnapshot } from '../domain/progress-roll-up.js';
 import { TASK_STATUSES, type TaskStatus, type TaskStatusCounts } from '../domain/state-machine.js';
 import type { JobsTable, TaskAttemptsTable, TasksTable } from './database.js';
 

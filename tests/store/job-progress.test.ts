@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrations } from '../../migrations/index.js';
-import { PROGRESS_UNITS_PER_TASK, sumTaskProgressUnits } from '../../src/domain/job-progress.js';
+import { PROGRESS_UNITS_PER_TASK, sumTaskProgressUnits } from '../../src/domain/progress-roll-up.js';
 import type { Db } from '../../src/store/database.js';
 import { insertJob } from '../../src/store/insert-job.js';
 import { createMigrator, migrateToLatest } from '../../src/store/migrator.js';

@@ -3,10 +3,13 @@ import type { Logger } from 'pino';
 import { configSchema, type ProcessRole } from '../../src/config.js';
 import { startJobQl, type JobQl } from '../../src/runtime/start-jobql.js';
 import type { AnyTaskDefinition } from '../../src/tasks/define-task.js';
+import { createDatabase, type Db } from '../../src/store/database.js';
 import { dropSchema, newSchemaName, TEST_DATABASE_URL } from './test-database.js';
 
 export interface TestApp extends JobQl {
   readonly schema: string;
+  /** The app's tables, through a pool of the test's own: what a test reads or arranges behind the API's back. */
+  readonly db: Db;
 }
 
 /** The real server, on a free port, with a worker, in a fresh schema of the test database. */
@@ -40,11 +43,14 @@ export async function startTestApp(
     ...(options.onQuery ? { onQuery: options.onQuery } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
   });
+  const db = createDatabase({ connectionString: TEST_DATABASE_URL, schema, maxConnections: 2 });
   return {
     ...app,
     schema,
+    db,
     async stop() {
       await app.stop();
+      await db.destroy();
       if (ownsSchema) await dropSchema(schema);
     },
   };

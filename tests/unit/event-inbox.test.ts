@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { EventInbox } from '../../schema/subscriptions/event-inbox.js';
+import { EventInbox } from '../../src/service/event-inbox.js';
 
 const IDLE_MS = 1_000;
 

@@ -4,7 +4,7 @@ import {
   rollUpJobProgress,
   sumTaskProgressUnits,
   taskProgressUnits,
-} from '../../src/domain/job-progress.js';
+} from '../../src/domain/progress-roll-up.js';
 import { emptyTaskStatusCounts, TASK_STATUSES, type TaskStatus, type TaskStatusCounts } from '../../src/domain/state-machine.js';
 
 const UNIT = PROGRESS_UNITS_PER_TASK;

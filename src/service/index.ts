@@ -1,0 +1,9 @@
+/**
+ * The service's face: what the layers above it (the GraphQL schema, an embedding program) use.
+ * The rows it hands out are the store's, re-exported here so that nobody above needs the store.
+ */
+export { JobService, type JobServiceOptions } from './job-service.js';
+export type { SubmitJobInput, TaskInput } from './submit-input.js';
+export type { JobRecord, TaskAttemptRecord, TaskRecord } from '../store/records.js';
+export { jobProgressSnapshot, jobTaskCounts } from '../store/records.js';
+export type { JobCursor, JobFilter, PageRequest } from '../store/reads.js';
