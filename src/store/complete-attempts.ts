@@ -19,6 +19,8 @@ import { batchEvents, batchEventsColumn, jobBookkeepingCtes, writtenEvents } fro
 export type CompletionItem = AttemptRef & {
   /** The result as the JSON text the worker measured against RESULT_MAX_BYTES. */
   readonly resultJson: string;
+  /** When its handler returned: the write comes after, in a batch. */
+  readonly finishedAt: Date;
   /** Whether other tasks depend on it (`dependantCount > 0`, fixed at submit): only then is a release looked for. */
   readonly hasDependants: boolean;
 };
@@ -34,7 +36,7 @@ const SUCCEEDED_UNITS = taskProgressUnits('SUCCEEDED', null);
 
 /** The items as one JSON array, each result spliced in as the text it already is. */
 function completionsJson(items: readonly CompletionItem[]): string {
-  return `[${items.map((item) => `{"id":${JSON.stringify(item.taskId)},"attempt":${item.attempt},"result":${item.resultJson}}`).join(',')}]`;
+  return `[${items.map((item) => `{"id":${JSON.stringify(item.taskId)},"attempt":${item.attempt},"finished_at":"${item.finishedAt.toISOString()}","result":${item.resultJson}}`).join(',')}]`;
 }
 
 /**
@@ -50,20 +52,20 @@ export async function completeAttempts(db: Db, items: readonly CompletionItem[],
   const releases = items.some((item) => item.hasDependants);
   const { rows } = await sql<{ id: string; batchEvents: unknown; releasedTasks: unknown }>`${PREPARED}
     with locked as (
-      select t.id, t.progress_units as previous_units, w.result from tasks t
-      join jsonb_to_recordset(${completionsJson(items)}::jsonb) as w(id uuid, attempt int, result jsonb) on w.id = t.id
+      select t.id, t.progress_units as previous_units, w.result, w.finished_at from tasks t
+      join jsonb_to_recordset(${completionsJson(items)}::jsonb) as w(id uuid, attempt int, finished_at timestamptz, result jsonb) on w.id = t.id
       where t.status = 'RUNNING' and t.attempt = w.attempt ${releases ? sql`` : sql`and t.dependant_count = 0`}
       order by t.job_id, t.dependency_rank
       for update of t
     ), done as (
-      update tasks set status = 'SUCCEEDED', result = coalesce(locked.result, 'null'::jsonb), finished_at = ${now},
+      update tasks set status = 'SUCCEEDED', result = coalesce(locked.result, 'null'::jsonb), finished_at = locked.finished_at,
         lease_expires_at = null, progress_units = ${SUCCEEDED_UNITS}, updated_at = ${now}
       from locked
       where tasks.id = locked.id
       returning tasks.id, tasks.job_id, tasks.key, tasks.status, tasks.attempt, tasks.dependant_count, tasks.dependency_rank,
-        locked.previous_units
+        tasks.finished_at, locked.previous_units
     ), attempts as (
-      update task_attempts set status = 'SUCCEEDED', error = null, finished_at = ${now}
+      update task_attempts set status = 'SUCCEEDED', error = null, finished_at = done.finished_at
       from done
       where task_attempts.task_id = done.id and task_attempts.number = done.attempt
     )${releases ? sql`, ${releaseDependantsCtes('done', now)}` : sql``}, changes as (

@@ -157,7 +157,7 @@ describe('a lot statement that sends its own events', () => {
 
     const batch = await completeAttempts(
       workerDb,
-      [first, alone].map((taskId) => ({ taskId, attempt: 1, resultJson: '{"ok":true}', hasDependants: true })),
+      [first, alone].map((taskId) => ({ taskId, attempt: 1, resultJson: '{"ok":true}', finishedAt: new Date(), hasDependants: true })),
       a.statementNotify,
     );
 

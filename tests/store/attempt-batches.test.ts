@@ -93,9 +93,9 @@ describe('completeAttempts', () => {
     await claimAttempts(t.db, [a, b, c].map((taskId) => ({ taskId, attempt: 1 })), worker);
     const done = await counted(() =>
       completeAttempts(t.db, [
-        { taskId: a, attempt: 1, resultJson: '{"a":1}', hasDependants: false },
-        { taskId: b, attempt: 1, resultJson: 'null', hasDependants: false },
-        { taskId: c, attempt: 2, resultJson: '"stale"', hasDependants: false }, // not its running attempt
+        { taskId: a, attempt: 1, resultJson: '{"a":1}', finishedAt: new Date(), hasDependants: false },
+        { taskId: b, attempt: 1, resultJson: 'null', finishedAt: new Date(), hasDependants: false },
+        { taskId: c, attempt: 2, resultJson: '"stale"', finishedAt: new Date(), hasDependants: false }, // not its running attempt
       ]),
     );
     expect([...done.value.tasks.keys()].sort()).toEqual([a, b].sort());

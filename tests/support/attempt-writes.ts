@@ -30,7 +30,7 @@ export async function completeAttempt(
   db: Db,
   ref: AttemptRef & { readonly result: unknown },
 ): Promise<{ events: readonly JobEvent[]; released: ReleasedTask[] } | undefined> {
-  const batch = await completeAttempts(db, [{ taskId: ref.taskId, attempt: ref.attempt, resultJson: JSON.stringify(ref.result ?? null), hasDependants: true }]);
+  const batch = await completeAttempts(db, [{ taskId: ref.taskId, attempt: ref.attempt, resultJson: JSON.stringify(ref.result ?? null), finishedAt: new Date(), hasDependants: true }]);
   return batch.tasks.has(ref.taskId) ? { events: batch.events, released: batch.released } : undefined;
 }
 
