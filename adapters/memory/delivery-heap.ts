@@ -19,7 +19,7 @@ export function dueFirst(a: HeldDelivery, b: HeldDelivery): boolean {
 }
 
 /** Among delayed deliveries: the one that falls due first. */
-export function earliestFirst(a: HeldDelivery, b: HeldDelivery): boolean {
+function earliestFirst(a: HeldDelivery, b: HeldDelivery): boolean {
   if (a.runAtMs !== b.runAtMs) return a.runAtMs < b.runAtMs;
   return a.seq < b.seq;
 }

@@ -1,5 +1,5 @@
 /** setTimeout fires at once (with a TimeoutOverflowWarning) for longer delays. */
-export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
 /**
  * One re-armable timer that calls `onWake` no later than the earliest instant asked for.

@@ -93,6 +93,6 @@ export function listenForNotifications(options: NotificationListenerOptions): No
   };
 }
 
-export function quoteIdentifier(name: string): string {
+function quoteIdentifier(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }

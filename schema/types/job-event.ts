@@ -9,7 +9,7 @@ import type { JobEvent } from '../../src/domain/job-event.js';
 
 const EVENT_TYPENAME = 'JobEvent';
 
-export function encodeEventId(event: Pick<JobEvent, 'jobId' | 'seq'>): string {
+function encodeEventId(event: Pick<JobEvent, 'jobId' | 'seq'>): string {
   return encodeGlobalID(EVENT_TYPENAME, `${event.jobId}:${event.seq}`);
 }
 

@@ -10,7 +10,7 @@ const BUS_SUFFIX_BYTES = 7;
  * every schema of a server, so each deployment talks on names of its own. A schema too long to
  * fit is replaced by a hash of it.
  */
-export function deploymentChannel(purpose: string, schema: string | undefined, reserveBytes = 0): string {
+function deploymentChannel(purpose: string, schema: string | undefined, reserveBytes = 0): string {
   const name = `jobql_${purpose}_${schema ?? 'public'}`;
   if (Buffer.byteLength(name) + reserveBytes <= MAX_CHANNEL_BYTES) return name;
   return `jobql_${purpose}_${createHash('sha256').update(schema ?? '').digest('hex').slice(0, 24)}`;

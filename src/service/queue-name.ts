@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /** What a queue may be called: the one rule for submissions, task types and worker settings. */
-export const MAX_QUEUE_NAME_LENGTH = 100;
+const MAX_QUEUE_NAME_LENGTH = 100;
 
 export const queueNameSchema = z
   .string()

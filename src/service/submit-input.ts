@@ -92,4 +92,3 @@ export function submitJobInputSchema(maxTasksPerJob: number): ReturnType<typeof 
 }
 
 export type SubmitJobInput = z.input<ReturnType<typeof buildSubmitJobInputSchema>>;
-export type ParsedSubmitJobInput = z.output<ReturnType<typeof buildSubmitJobInputSchema>>;

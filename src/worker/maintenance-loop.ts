@@ -32,7 +32,7 @@ export interface Sweep {
 }
 
 /** Deletes expired jobs in batches until none is left, another process holds the lock, or the budget is spent. */
-export async function sweepExpiredJobs(options: MaintenanceOptions, now: () => Date = () => new Date()): Promise<Sweep> {
+async function sweepExpiredJobs(options: MaintenanceOptions, now: () => Date = () => new Date()): Promise<Sweep> {
   const startedAt = Date.now();
   let jobs = 0;
   let tasks = 0;

@@ -70,7 +70,7 @@ export async function startRecoveryLoops(options: RecoveryOptions): Promise<Reco
   };
 }
 
-export async function reconcileQueued(
+async function reconcileQueued(
   options: RecoveryOptions,
   window: { readonly queuedBefore?: Date; readonly dueBefore?: Date } = {},
 ): Promise<number> {
@@ -94,7 +94,7 @@ export async function reconcileQueued(
 }
 
 /** Ends the expired attempts as failed (LEASE_EXPIRED), in one statement, and enqueues the next ones where due. */
-export async function reapExpiredLeases(options: RecoveryOptions): Promise<number> {
+async function reapExpiredLeases(options: RecoveryOptions): Promise<number> {
   const expired = await findExpiredLeases(options.db, { now: new Date(), limit: PAGE });
   if (expired.length === 0) return 0;
   // An attempt that ended meanwhile (its worker finished it after all, another reaper got there first) has no policy.

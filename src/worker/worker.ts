@@ -55,7 +55,7 @@ interface RunningAttempt {
   readonly controller: AbortController;
 }
 
-export function newWorkerId(): string {
+function newWorkerId(): string {
   return `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
 }
 

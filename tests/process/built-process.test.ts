@@ -1,4 +1,9 @@
+import { execFile } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as entry from '../../src/index.js';
 import { GetJob, SubmitJob } from '../graphql/operations.js';
 import { buildJobQl, type BuiltJobQl } from '../../bench/lib/built-jobql.js';
 import { execute } from '../support/graphql-client.js';
@@ -53,5 +58,25 @@ describe('the built JavaScript', () => {
     const loaded = await loadedPackagesOf(running);
     expect(loaded).toEqual(expect.arrayContaining(['graphql', 'kysely', 'pg']));
     expect(loaded).not.toContain('tsx');
+  });
+
+  it('is the package `jobql`: its exports name the built entry, which node loads by name', async () => {
+    if (!built) throw new Error('the build did not run');
+    const manifest = JSON.parse(await readFile(path.join(import.meta.dirname, '../../package.json'), 'utf8')) as {
+      name: string;
+      exports: { '.': { types: string; default: string } };
+    };
+    // The build directory is laid out as dist/ is: the same package, its paths without `dist/`.
+    const inBuild = (file: string): string => file.replace(/^\.\/dist\//, './');
+    const main = manifest.exports['.'];
+    await writeFile(
+      path.join(built.dir, 'package.json'),
+      JSON.stringify({ name: manifest.name, type: 'module', exports: { '.': { types: inBuild(main.types), default: inBuild(main.default) } } }),
+    );
+    await readFile(path.join(built.dir, inBuild(main.types)));
+    const script = path.join(built.dir, 'names.mjs');
+    await writeFile(script, `const jobql = await import(${JSON.stringify(manifest.name)}); console.log(JSON.stringify(Object.keys(jobql).sort()));`);
+    const { stdout } = await promisify(execFile)(process.execPath, [script], { cwd: built.dir });
+    expect(JSON.parse(stdout)).toEqual(Object.keys(entry).sort());
   });
 });

@@ -10,7 +10,7 @@ export function deliveryKeysJson(deliveries: readonly DeliveryKey[]): string {
 }
 
 /** The deliveries' keys as a table `k(task_id, attempt)`, for a FROM or USING list. */
-export function deliveryKeys(deliveries: readonly DeliveryKey[]): RawBuilder<unknown> {
+function deliveryKeys(deliveries: readonly DeliveryKey[]): RawBuilder<unknown> {
   return sql`jsonb_to_recordset(${deliveryKeysJson(deliveries)}::jsonb) as k(task_id uuid, attempt integer)`;
 }
 
