@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { toError } from '../../src/errors/to-error.js';
 import type { EventBus } from '../event-bus.js';
-import { createListenerRegistry } from './listener-registry.js';
+import { ListenerRegistry } from './listener-registry.js';
 import { decodeCancel, decodeEvents, encodeCancel, encodeEvents, eventsMessageFrame, sentBy, type EventItem, type EventRef } from './wire-format.js';
 import type { JobEvent } from '../../src/domain/job-event.js';
 
@@ -72,7 +72,7 @@ export function createRelayedEventBus(options: RelayOptions, connect: (inbound: 
       // An error handler that throws has nowhere left to report to.
     }
   };
-  const listeners = createListenerRegistry(report);
+  const listeners = new ListenerRegistry(report);
 
   const load = async (ref: EventRef): Promise<JobEvent | undefined> => {
     if (!listeners.hasSubscribers(ref.jobId)) return undefined;

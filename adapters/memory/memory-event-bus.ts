@@ -1,16 +1,16 @@
 import { toError } from '../../src/errors/to-error.js';
 import type { EventBus } from '../event-bus.js';
-import { createListenerRegistry } from '../bus/listener-registry.js';
+import { ListenerRegistry } from '../bus/listener-registry.js';
 
-export interface LocalEventBusOptions {
-  /** Gets what a listener throws. Without it, the error reaches the publisher, as before. */
+export interface MemoryEventBusOptions {
+  /** Gets what a listener throws. Without it, the error reaches the publisher. */
   readonly onError?: (error: Error) => void;
 }
 
 /** The event bus of one process: enough when the API and the worker share it. */
-export function createLocalEventBus(options: LocalEventBusOptions = {}): EventBus {
+export function createMemoryEventBus(options: MemoryEventBusOptions = {}): EventBus {
   const { onError } = options;
-  const listeners = createListenerRegistry((error) => {
+  const listeners = new ListenerRegistry((error) => {
     if (!onError) throw error;
     onError(toError(error));
   });

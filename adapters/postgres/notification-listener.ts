@@ -1,4 +1,8 @@
 import pg from 'pg';
+import { toError } from '../../src/errors/to-error.js';
+
+/** PostgreSQL cuts identifiers, channel names included, at 63 bytes; pg_notify refuses longer ones. */
+export const MAX_CHANNEL_BYTES = 63;
 
 export interface NotificationListenerOptions {
   readonly connectionString: string;
@@ -16,81 +20,81 @@ export interface NotificationListenerOptions {
   readonly maxRetryMs?: number;
 }
 
-export interface NotificationListener {
-  /** True while connected and listening. */
-  readonly listening: boolean;
-  close(): Promise<void>;
-}
-
 /**
  * One dedicated connection that LISTENs on some channels and reconnects by itself, forever, when
  * the connection drops (server restart, pg_terminate_backend, network). NOTIFY only makes things
  * faster: whoever uses this must still poll, so a listener that is down delays but loses nothing.
+ * It connects when made.
  */
-export function listenForNotifications(options: NotificationListenerOptions): NotificationListener {
-  const retryMs = options.retryMs ?? 100;
-  const maxRetryMs = options.maxRetryMs ?? 5_000;
-  let client: pg.Client | undefined;
-  let listening = false;
-  let closed = false;
-  let delay = retryMs;
-  let retryTimer: NodeJS.Timeout | undefined;
+export class NotificationListener {
+  readonly #retryMs: number;
+  readonly #maxRetryMs: number;
+  #client: pg.Client | undefined;
+  #listening = false;
+  #closed = false;
+  #delay: number;
+  #retryTimer: NodeJS.Timeout | undefined;
 
-  const report = (error: unknown): void => {
-    if (!closed) options.onError?.(error instanceof Error ? error : new Error(String(error)));
-  };
+  constructor(private readonly options: NotificationListenerOptions) {
+    this.#retryMs = options.retryMs ?? 100;
+    this.#maxRetryMs = options.maxRetryMs ?? 5_000;
+    this.#delay = this.#retryMs;
+    void this.#connect();
+  }
 
-  const scheduleReconnect = (): void => {
-    if (closed || retryTimer !== undefined) return;
-    retryTimer = setTimeout(() => {
-      retryTimer = undefined;
-      void connect();
-    }, delay);
-    delay = Math.min(delay * 2, maxRetryMs);
-  };
+  /** True while connected and listening. */
+  get listening(): boolean {
+    return this.#listening;
+  }
 
-  const connect = async (): Promise<void> => {
-    const current = new pg.Client({ connectionString: options.connectionString, keepAlive: true });
-    client = current;
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#listening = false;
+    if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
+    const current = this.#client;
+    this.#client = undefined;
+    await current?.end().catch(() => {});
+  }
+
+  #report(error: unknown): void {
+    if (!this.#closed) this.options.onError?.(toError(error));
+  }
+
+  #scheduleReconnect(): void {
+    if (this.#closed || this.#retryTimer !== undefined) return;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      void this.#connect();
+    }, this.#delay);
+    this.#delay = Math.min(this.#delay * 2, this.#maxRetryMs);
+  }
+
+  async #connect(): Promise<void> {
+    const current = new pg.Client({ connectionString: this.options.connectionString, keepAlive: true });
+    this.#client = current;
     const lost = (error?: unknown): void => {
-      if (client !== current) return; // already replaced
-      listening = false;
-      client = undefined;
-      if (error !== undefined) report(error);
+      if (this.#client !== current) return; // already replaced
+      this.#listening = false;
+      this.#client = undefined;
+      if (error !== undefined) this.#report(error);
       current.removeAllListeners('notification');
       void current.end().catch(() => {});
-      scheduleReconnect();
+      this.#scheduleReconnect();
     };
     current.on('error', lost);
     current.on('end', () => lost());
-    current.on('notification', (message) => options.onNotification(message.channel, message.payload ?? ''));
+    current.on('notification', (message) => this.options.onNotification(message.channel, message.payload ?? ''));
     try {
       await current.connect();
-      for (const channel of options.channels) await current.query(`LISTEN ${quoteIdentifier(channel)}`);
-      if (closed || client !== current) return;
-      listening = true;
-      delay = retryMs;
-      options.onListening?.();
+      for (const channel of this.options.channels) await current.query(`LISTEN ${quoteIdentifier(channel)}`);
+      if (this.#closed || this.#client !== current) return;
+      this.#listening = true;
+      this.#delay = this.#retryMs;
+      this.options.onListening?.();
     } catch (error) {
       lost(error);
     }
-  };
-
-  void connect();
-
-  return {
-    get listening() {
-      return listening;
-    },
-    async close() {
-      closed = true;
-      listening = false;
-      if (retryTimer !== undefined) clearTimeout(retryTimer);
-      const current = client;
-      client = undefined;
-      await current?.end().catch(() => {});
-    },
-  };
+  }
 }
 
 function quoteIdentifier(name: string): string {

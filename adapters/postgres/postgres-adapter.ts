@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { toError } from '../../src/errors/to-error.js';
 import type { RawBuilder } from 'kysely';
 import type { ConsumeParams, Consumer, Delivery, EnqueueParams, QueueAdapter } from '../queue-adapter.js';
 import { assertValidDelivery } from '../queue-adapter.js';
-import { listenForNotifications, type NotificationListener } from './notification-listener.js';
+import { NotificationListener } from './notification-listener.js';
 import { AcknowledgementBatcher } from './acknowledgement-batcher.js';
 import { PostgresConsumer, type ConsumerHandle, type ConsumerPort } from './postgres-consumer.js';
 import { claimDeliveries } from './sql/claim-deliveries.js';
@@ -54,7 +55,7 @@ export function createPostgresAdapter(options: PostgresAdapterOptions): Postgres
   if (!(lockMs >= 100)) throw new RangeError(`lockMs must be at least 100, got ${lockMs}`);
   const instanceId = randomBytes(4).toString('hex');
   const reportError = (error: unknown): void => {
-    options.onError?.(error instanceof Error ? error : new Error(String(error)));
+    options.onError?.(toError(error));
   };
 
   const consumers = new Set<ConsumerHandle>();
@@ -80,7 +81,7 @@ export function createPostgresAdapter(options: PostgresAdapterOptions): Postgres
   };
 
   const startBackground = (): void => {
-    listener ??= listenForNotifications({
+    listener ??= new NotificationListener({
       connectionString: options.connectionString,
       channels: [channel],
       onNotification: (_channel, queue) => wakeQueue(queue),

@@ -1,5 +1,5 @@
-import { listenForNotifications } from './notification-listener.js';
-import { createNotifySender } from './notify-sender.js';
+import { MAX_CHANNEL_BYTES, NotificationListener } from './notification-listener.js';
+import { NotifySender } from './notify-sender.js';
 import { busChannels, createRelayedEventBus, type RelayedEventBus } from '../bus/relayed-event-bus.js';
 import type { JobEvent } from '../../src/domain/job-event.js';
 import type { EventRef } from '../bus/wire-format.js';
@@ -19,8 +19,6 @@ export interface PostgresEventBusOptions {
 
 /** PostgreSQL refuses NOTIFY payloads of 8000 bytes or more. */
 const MAX_PAYLOAD_BYTES = 7_999;
-/** Longer channel names are cut short by LISTEN (with a notice) and refused by pg_notify. */
-const MAX_CHANNEL_BYTES = 63;
 
 /**
  * An event bus over LISTEN/NOTIFY. An event whose message would pass the payload limit travels
@@ -38,8 +36,8 @@ export function createPostgresEventBus(options: PostgresEventBusOptions): Relaye
   return createRelayedEventBus(
     { maxMessageBytes: MAX_PAYLOAD_BYTES, loadEvent: options.loadEvent, onError: options.onError, statementChannel: channels.events },
     (inbound) => {
-      const sender = createNotifySender(options.db, inbound.report);
-      const listener = listenForNotifications({
+      const sender = new NotifySender(options.db, inbound.report);
+      const listener = new NotificationListener({
         connectionString: options.connectionString,
         channels: [channels.events, channels.cancel],
         onNotification: (channel, payload) => inbound.receive(channel === channels.cancel ? 'cancel' : 'events', payload),

@@ -25,7 +25,7 @@ return 0`;
 const DUE_JOBS_PER_CALL = 1_000;
 
 /**
- * Saves deliveries as bee-queue jobs, per band queue: due ones in lots of a script call each
+ * Saves deliveries as bee-queue jobs, per band queue: due ones in batches of a script call each
  * (`ADD_DUE_JOBS`), delayed ones by bee-queue's pipelined `saveAll`. The job id is the
  * delivery id, and bee-queue's addJob script refuses an id its queue still holds, so enqueueing a
  * pending or running delivery again is a no-op; once acknowledged, the job is removed and the id
@@ -54,7 +54,7 @@ export class DeliveryProducer {
     await Promise.all([...byBandQueue].map(([name, group]) => this.#save(name, group)));
   }
 
-  /** Due deliveries go in lots (`ADD_DUE_JOBS`), delayed ones through bee-queue's `saveAll`. */
+  /** Due deliveries go in batches (`ADD_DUE_JOBS`), delayed ones through bee-queue's `saveAll`. */
   async #save(name: string, deliveries: readonly Delivery[]): Promise<void> {
     const queue = await this.#queue(name);
     const nowMs = Date.now();
@@ -73,13 +73,13 @@ export class DeliveryProducer {
   async #addDue(name: string, jobs: readonly BeeQueueJob[]): Promise<void> {
     const { client, keyPrefix } = this.#basics;
     const keys = [beeQueueKey(keyPrefix, name, 'jobs'), beeQueueKey(keyPrefix, name, 'waiting')];
-    const lots: Promise<unknown>[] = [];
+    const batches: Promise<unknown>[] = [];
     for (let start = 0; start < jobs.length; start += DUE_JOBS_PER_CALL) {
       const args: string[] = [];
       for (const job of jobs.slice(start, start + DUE_JOBS_PER_CALL)) args.push(job.id, jobData(job));
-      lots.push(client.eval(ADD_DUE_JOBS, keys.length, ...keys, ...args));
+      batches.push(client.eval(ADD_DUE_JOBS, keys.length, ...keys, ...args));
     }
-    await Promise.all(lots);
+    await Promise.all(batches);
   }
 
   #queue(name: string): Promise<BeeQueue> {

@@ -7,6 +7,7 @@
 //   postgres.log      server + initdb output of the current run (.1 = previous run)
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
+import { toError } from '../errors/to-error.js';
 import { chmod, chown, lchown, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
@@ -72,13 +73,10 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       stop: server.stop,
     };
   } catch (error) {
-    throw new Error(`embedded PostgreSQL failed to start: ${messageOf(error)}; log at ${logPath}`, { cause: error });
+    throw new Error(`embedded PostgreSQL failed to start: ${toError(error).message}; log at ${logPath}`, { cause: error });
   }
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 async function isInitialised(clusterDir: string): Promise<boolean> {
   try {

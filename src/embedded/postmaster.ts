@@ -2,6 +2,7 @@
 // not start, through its data directory's `postmaster.pid` lock file.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
+import { toError } from '../errors/to-error.js';
 import { readFile, readlink, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -174,7 +175,7 @@ export async function launch(options: {
         log(`port ${taken} was taken meanwhile; retrying on port ${port}`);
         continue;
       }
-      throw new Error(detail ? `${messageOf(error)}: ${detail}` : messageOf(error));
+      throw new Error(detail ? `${toError(error).message}: ${detail}` : toError(error).message);
     }
     let stopRequested = false;
     child.once('exit', (code, signal) => {
@@ -289,6 +290,3 @@ export function tellingLines(output: string): string {
   return (telling.length > 0 ? telling.slice(-3) : lines.slice(-1)).join('; ').replace(/\s+/g, ' ').slice(0, 600);
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}

@@ -4,7 +4,7 @@ import type { ConfiguredDatabase } from './configured-database.js';
 import { eventBusChannel } from './deployment-channels.js';
 import type { EventBus } from '../../adapters/event-bus.js';
 import { eventBySeq } from '../store/reads.js';
-import { createLocalEventBus } from '../../adapters/memory/memory-event-bus.js';
+import { createMemoryEventBus } from '../../adapters/memory/memory-event-bus.js';
 
 const READY_WAIT_MS = 5_000;
 
@@ -16,7 +16,7 @@ const READY_WAIT_MS = 5_000;
 export async function createConfiguredEventBus(config: Config, database: ConfiguredDatabase, logger: Logger): Promise<EventBus> {
   const onError = (error: Error): void => logger.warn({ err: error }, `event bus: ${error.message}`);
   const channel = eventBusChannel(database.schema);
-  if (config.QUEUE_ADAPTER === 'memory') return createLocalEventBus({ onError });
+  if (config.QUEUE_ADAPTER === 'memory') return createMemoryEventBus({ onError });
   // Loaded only when configured, as the adapters are: a postgres process never loads ioredis.
   const bus =
     config.QUEUE_ADAPTER === 'redis' && config.REDIS_URL !== undefined

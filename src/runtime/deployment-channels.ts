@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
+import { MAX_CHANNEL_BYTES } from '../../adapters/postgres/notification-listener.js';
 
-/** PostgreSQL cuts identifiers, channel names included, at 63 bytes. */
-const MAX_CHANNEL_BYTES = 63;
 /** Room the event bus needs after its base name (`:events`, `:cancel`). */
 const BUS_SUFFIX_BYTES = 7;
 

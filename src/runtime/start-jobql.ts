@@ -107,9 +107,8 @@ export async function startJobQl(options: JobQlOptions): Promise<JobQl> {
       stack.push(() => health.stop());
       logger.info({ url, adapter: adapter.name }, 'jobql worker is ready');
     } else {
-      // Loaded only by the processes that serve it: a worker process without the schema and the
-      // server's modules is 22 MB smaller when ready (234 → 212 MB RSS) and 10 MB at its peak
-      // running 5,000 no-op jobs at concurrency 50 (257 → 247 MB; two runs each, postgres adapter).
+      // Loaded only by the processes that serve it: a worker process is about 22 MB smaller
+      // without the schema and the server's modules.
       const { buildGraphqlServer } = await import('../server/graphql-server.js');
       const server = buildGraphqlServer({ service, logger });
       url = await server.listen(config.PORT, config.HOST);

@@ -1,10 +1,11 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { StatementNotify, WrittenEvents } from '../../adapters/event-bus.js';
-import { taskStatusesAllowedBefore, type TaskStatus } from '../domain/state-machine.js';
+import { taskStatusesAllowedBefore } from '../domain/state-machine.js';
 import { InvalidStateError, NotFoundError } from '../errors/index.js';
 import type { Db } from './database.js';
 import { CANCELLED_DEPENDANTS_CHANGES, cancelDependantsCtes } from './dependants.js';
 import { batchEvents, batchEventsColumn, jobBookkeepingCtes, writtenEvents } from './job-bookkeeping.js';
+import { oneTaskOutcome, type OneTaskRow } from './one-task-command.js';
 import type { JobRecord, TaskRecord } from './records.js';
 
 /**
@@ -51,17 +52,10 @@ const CANCELLED_CHANGES = sql`
     jsonb_build_object('taskStatus', 'CANCELLED', 'message', ${CANCELLED_MESSAGE}::text) as event_data
   from cancelled`;
 
-type CancelTaskRow = TaskRecord & {
-  readonly targetStatus: TaskStatus;
-  readonly previousStatus: TaskStatus | null;
-  readonly previousUnits: unknown;
-  readonly batchEvents: unknown;
-};
-
 /** Cancels a task that has not finished, and every BLOCKED task downstream of it. */
 export async function cancelTask(db: Db, taskId: string, notify?: StatementNotify): Promise<CancelledTask> {
   const now = new Date();
-  const { rows } = await sql<CancelTaskRow>`
+  const { rows } = await sql<OneTaskRow>`
     with recursive target as (
       select id, status, progress_units from tasks where id = ${taskId} for update
     ), ${cancelCtes(now)}, ${cancelDependantsCtes('cancelled', now)}, changes as (
@@ -70,13 +64,7 @@ export async function cancelTask(db: Db, taskId: string, notify?: StatementNotif
     ), ${jobBookkeepingCtes(now)}
     select target.status as target_status, cancelled.*, ${batchEventsColumn(notify)}
     from target left join cancelled on true`.execute(db);
-  const row = rows[0];
-  if (!row) throw new NotFoundError('Task', taskId);
-  const { targetStatus, previousStatus, previousUnits: _units, batchEvents: _events, ...task } = row;
-  if (previousStatus === null) {
-    throw new InvalidStateError(`Task ${taskId} is ${targetStatus} and can no longer be cancelled`, targetStatus);
-  }
-  return { task, ...writtenEvents(notify, batchEvents(rows)) };
+  return oneTaskOutcome(rows, taskId, notify, (status) => new InvalidStateError(`Task ${taskId} is ${status} and can no longer be cancelled`, status));
 }
 
 /**

@@ -134,8 +134,8 @@ export function databaseOn(pool: pg.Pool, options: Pick<DatabaseOptions, 'schema
 /**
  * CamelCasePlugin, except that a prepared statement's text goes to the driver as written: it is
  * SQL with snake_case names and no identifiers of Kysely's to rename, and the snake-case pass
- * rebuilt its whole tree (hundreds of nodes for a claim) at every execution: 3.5 of the 59 KB a
- * worker allocated per job at concurrency 50 (heap sampling). Its rows are still camel-cased.
+ * would rebuild its whole tree (hundreds of nodes for a claim) at every execution, about 3.5 KB a
+ * job at concurrency 50 (heap sampling). Its rows are still camel-cased.
  */
 class StoreCasePlugin extends CamelCasePlugin {
   override transformQuery(args: PluginTransformQueryArgs): RootOperationNode {

@@ -54,29 +54,22 @@ export interface InsertedJob {
 /**
  * Writes a job, its tasks, their dependencies and their TASK_QUEUED events (a task with
  * dependencies starts BLOCKED), then JOB_STATUS_CHANGED, in one statement, with the deliveries'
- * CTE when the adapter offers one (`enqueueCte`): a submission without an idempotency key is
- * then one statement where it was seven (BEGIN, four inserts, the enqueue, COMMIT). The bench's
- * sequential library submit on postgres went from 212 to 675 jobs/s, and its idle pickup p50
- * from 14.5 to 6.9 ms (`npm run bench -- --rounds 3 --jobs 2000`, medians, with the one-statement
- * lots of attempt-batches.ts).
+ * CTE when the adapter offers one (`enqueueCte`): a submission without an idempotency key is one
+ * round trip, the job and its delivery committed together.
  *
  * The tasks go in as one JSON parameter, so a 10,000-task job is one bound value instead of
  * 110,000 (past PostgreSQL's limit of 65,535), and their events are made from the inserted rows.
- * It holds one array per column, zipped back into rows by `rows from`: the column names are
- * sent and looked up once instead of once per task. (Indexing each column per row, `c->'id'->>i`,
- * was faster while planned with the value, 24 ms, and quadratic in the generic plan a prepared
- * statement moves to after five runs: `c->'id'` then copied the whole column for every row.)
- * 10,000 tasks, bound and expanded alone (node-pg, medians of 7): the columns (1.4 MB) take 47–55
- * ms planned with the value and 31 ms in the generic plan, against 51–60 and 58 ms for
- * `json_to_recordset` over one object per task (3.1 MB) and 64 ms for `jsonb_to_recordset`; the
- * client builds and sends half as much. A JSON `null` in `backoff` becomes SQL NULL, as an
- * absent one is.
+ * It holds one array per column, zipped back into rows by `rows from`: the column names are sent
+ * and looked up once instead of once per task, and the client builds and sends half as much as
+ * one object per task (10,000 tasks: 1.4 MB, expanded in 31 ms in the statement's generic plan,
+ * against 58 ms for `json_to_recordset` over objects). Indexing each column per row
+ * (`c->'id'->>i`) is quadratic in the generic plan: `c->'id'` copies the whole column for every
+ * row. A JSON `null` in `backoff` becomes SQL NULL, as an absent one is.
  *
  * The events are written, not returned: nobody can be subscribed to a job before it exists. A
- * subscription listens on the bus, then reads the store (jobProgress), so whoever subscribes once
- * this has committed reads these events from `job_events`, and publishing them would reach no one.
- * A 10,000-task job's answer was 10,001 events: 33 ms of the server's json_agg, 2.5 MB sent and
- * parsed, and 33 ms of encoding them for the bus, all before `submitJob` returned.
+ * watch listens on the bus, then reads the store (watchJob), so whoever watches once this has
+ * committed reads these events from `job_events`, and publishing them would reach no one; a
+ * 10,000-task job's events are 2.5 MB that nobody needs sent back.
  */
 export async function insertJob(
   executor: Db,

@@ -3,7 +3,7 @@ import { deriveJobStatus, type JobStatus, type TaskStatus } from '../domain/stat
 
 /**
  * `deriveJobStatus` as a SQL expression over counts, for the writes that work out a job's new
- * status inside one statement (job-lot-sql.ts). The rules are the state machine's, spelled in
+ * status inside one statement (job-bookkeeping.ts). The rules are the state machine's, spelled in
  * SQL; tests/store/job-status-sql.test.ts checks the two agree on every mix of counts 0–2.
  */
 export function jobStatusSql(count: (status: TaskStatus) => RawBuilder<number>): RawBuilder<JobStatus> {

@@ -5,7 +5,7 @@ import type { AttemptRef } from '../domain/attempt-ref.js';
  * Pushes the lease of every listed attempt this worker still holds; returns those it holds (one
  * missing was lost: reaped, cancelled, or ended elsewhere). Its tasks are locked in the order every
  * multi-task write locks them: an update that locked them in scan order deadlocked with a
- * completion lot over the same tasks. Plain text and values, without Kysely: the lease keeper's
+ * completion batch over the same tasks. Plain text and values, without Kysely: the lease keeper's
  * thread runs it on a bare pg pool.
  */
 const RENEW_LEASES = `${PREPARED_MARK}

@@ -1,10 +1,11 @@
 import { sql } from 'kysely';
 import type { StatementNotify, WrittenEvents } from '../../adapters/event-bus.js';
 import { taskStatusesAllowedBefore, type TaskStatus } from '../domain/state-machine.js';
-import { InvalidStateError, NotFoundError } from '../errors/index.js';
+import { InvalidStateError } from '../errors/index.js';
 import type { Db } from './database.js';
 import { lockDependencies } from './dependants.js';
-import { batchEvents, batchEventsColumn, jobBookkeepingCtes, writtenEvents } from './job-bookkeeping.js';
+import { batchEventsColumn, jobBookkeepingCtes } from './job-bookkeeping.js';
+import { oneTaskOutcome, type OneTaskRow } from './one-task-command.js';
 import type { TaskRecord } from './records.js';
 
 /** FAILED and CANCELLED: the statuses that may go back to BLOCKED, which are those a retry takes a task from. */
@@ -13,13 +14,6 @@ const RETRYABLE = taskStatusesAllowedBefore('BLOCKED');
 export interface RetriedTask extends WrittenEvents {
   readonly task: TaskRecord;
 }
-
-type RetryRow = TaskRecord & {
-  readonly targetStatus: TaskStatus;
-  readonly previousStatus: TaskStatus | null;
-  readonly previousUnits: unknown;
-  readonly batchEvents: unknown;
-};
 
 /**
  * A FAILED or CANCELLED task runs again with a fresh attempt budget: its next attempt is
@@ -38,7 +32,7 @@ export async function retryTask(db: Db, taskId: string, notify?: StatementNotify
     const unusable = dependencies.find((dependency) => dependency.status === 'FAILED' || dependency.status === 'CANCELLED');
     const pending = dependencies.filter((dependency) => dependency.status !== 'SUCCEEDED').length;
     const to: TaskStatus = pending > 0 ? 'BLOCKED' : 'QUEUED';
-    const { rows } = await sql<RetryRow>`
+    const { rows } = await sql<OneTaskRow>`
       with target as (
         select id, status, attempt, progress_units from tasks where id = ${taskId} for update
       ), retried as (
@@ -55,15 +49,9 @@ export async function retryTask(db: Db, taskId: string, notify?: StatementNotify
       ), ${jobBookkeepingCtes(now)}
       select target.status as target_status, retried.*, ${batchEventsColumn(notify)}
       from target left join retried on true`.execute(trx);
-    const row = rows[0];
-    if (!row) throw new NotFoundError('Task', taskId);
-    const { targetStatus, previousStatus, previousUnits: _units, batchEvents: _events, ...task } = row;
-    if (previousStatus === null) {
-      const reason = unusable
-        ? `it depends on task "${unusable.key ?? unusable.id}", which is ${unusable.status}: retry that one first`
-        : 'only a FAILED or CANCELLED task can be retried';
-      throw new InvalidStateError(`Task ${taskId} is ${targetStatus}: ${reason}`, targetStatus);
-    }
-    return { task, ...writtenEvents(notify, batchEvents(rows)) };
+    const reason = unusable
+      ? `it depends on task "${unusable.key ?? unusable.id}", which is ${unusable.status}: retry that one first`
+      : 'only a FAILED or CANCELLED task can be retried';
+    return oneTaskOutcome(rows, taskId, notify, (status) => new InvalidStateError(`Task ${taskId} is ${status}: ${reason}`, status));
   });
 }

@@ -14,7 +14,7 @@ import { claimAttempts } from '../../src/store/claim-attempts.js';
 import { completeAttempts } from '../../src/store/complete-attempts.js';
 
 /**
- * Lot statements that send their own events (`statementNotify`): the worker's bus (`a`) never
+ * Batch statements that send their own events (`statementNotify`): the worker's bus (`a`) never
  * sends them, the API's (`b`) hears them from the commit, and a bare LISTEN connection sees the
  * messages as they travel.
  */
@@ -86,7 +86,7 @@ function refOf(event: JobEvent): EventItem {
   return { kind: 'ref', ref: { jobId: event.jobId, seq: event.seq } };
 }
 
-describe('a lot statement that sends its own events', () => {
+describe('a batch statement that sends its own events', () => {
   it('claims 40 tasks in one statement whose commit sends their events, packed in order under the payload limit', async () => {
     const { jobId, taskIds } = await job(Array.from({ length: 40 }, () => task()));
     const [submitted] = (await storedAfter(jobId, 0)).slice(-1);
@@ -95,13 +95,13 @@ describe('a lot statement that sends its own events', () => {
     const heardFrom = payloads.length;
     workerStatements = [];
 
-    const lot = await claimAttempts(workerDb, taskIds.map((taskId) => ({ taskId, attempt: 1 })), { ...worker, notify: a.statementNotify });
-    a.publishSent(lot.sentEvents);
+    const batch = await claimAttempts(workerDb, taskIds.map((taskId) => ({ taskId, attempt: 1 })), { ...worker, notify: a.statementNotify });
+    a.publishSent(batch.sentEvents);
 
     const stored = await storedAfter(jobId, submitted!.seq);
     expect(stored.map((event) => event.type)).toEqual([...taskIds.map(() => 'TASK_STARTED'), 'JOB_STATUS_CHANGED']);
-    expect(lot.events).toEqual([]);
-    expect(lot.sentEvents).toStrictEqual(stored);
+    expect(batch.events).toEqual([]);
+    expect(batch.sentEvents).toStrictEqual(stored);
     await vi.waitFor(() => expect(onB).toStrictEqual(stored), { timeout: 10_000 });
     expect(onA).toStrictEqual(stored);
 

@@ -4,7 +4,7 @@ import { createTestDatabase, type TestDatabase } from '../support/test-database.
 import { claimAttempts } from '../../src/store/claim-attempts.js';
 import { completeAttempts } from '../../src/store/complete-attempts.js';
 
-/** Lots of claims and completions: each attempt fenced as if alone, the lot in a fixed number of statements. */
+/** Batches of claims and completions: each attempt fenced as if alone, the batch in a fixed number of statements. */
 
 let t: TestDatabase;
 let statements = 0;
@@ -25,7 +25,7 @@ async function jobs(count: number, size: number, runAt = new Date(Date.now() - 1
       insertJob(
         trx,
         {
-          name: 'lot',
+          name: 'batch',
           queue: 'default',
           priority: 5,
           idempotencyKey: null,
@@ -70,25 +70,25 @@ describe('claimAttempts', () => {
     for (const jobId of new Set(events.map((event) => event.jobId))) expect(seqs(jobId)).toEqual([...seqs(jobId)].sort((x, y) => x - y));
     const attempts = await t.db.selectFrom('taskAttempts').select(['taskId', 'number', 'status']).where('taskId', 'in', [a, b, c, d]).execute();
     expect(attempts).toHaveLength(3);
-    // A second lot of the same refs claims nothing.
+    // A second batch of the same refs claims nothing.
     expect((await claimAttempts(t.db, [{ taskId: a, attempt: 1 }, { taskId: d, attempt: 1 }], worker)).tasks.size).toBe(0);
   });
 
-  it('writes a lot of 40 claims over 20 jobs in the same number of statements as a lot of one', async () => {
+  it('writes a batch of 40 claims over 20 jobs in the same number of statements as a batch of one', async () => {
     const [[one]] = (await jobs(1, 1)) as [[string]];
     const single = await counted(() => claimAttempts(t.db, [{ taskId: one, attempt: 1 }], worker));
     const many = (await jobs(20, 2)).flat();
-    const lot = await counted(() => claimAttempts(t.db, many.map((taskId) => ({ taskId, attempt: 1 })), worker));
-    expect(lot.value.tasks.size).toBe(40);
-    expect(lot.statements).toBe(single.statements);
-    const jobIds = [...new Set([...lot.value.tasks.values()].map((task) => task.jobId))];
+    const batch = await counted(() => claimAttempts(t.db, many.map((taskId) => ({ taskId, attempt: 1 })), worker));
+    expect(batch.value.tasks.size).toBe(40);
+    expect(batch.statements).toBe(single.statements);
+    const jobIds = [...new Set([...batch.value.tasks.values()].map((task) => task.jobId))];
     const jobsAfter = await t.db.selectFrom('jobs').select(['status', 'runningCount', 'queuedCount']).where('id', 'in', jobIds).execute();
     expect(jobsAfter).toEqual(jobIds.map(() => ({ status: 'RUNNING', runningCount: 2, queuedCount: 0 })));
   });
 });
 
 describe('completeAttempts', () => {
-  it('completes the running attempts of a lot, fenced, keeps each result, and ends each job', async () => {
+  it('completes the running attempts of a batch, fenced, keeps each result, and ends each job', async () => {
     const [[a, b], [c]] = (await jobs(2, 2).then((two) => [two[0], [two[1]![0]]])) as [[string, string], [string]];
     await claimAttempts(t.db, [a, b, c].map((taskId) => ({ taskId, attempt: 1 })), worker);
     const done = await counted(() =>

@@ -39,43 +39,26 @@ export interface ClaimedDelivery<T> {
  *
  * The consumer's pending acknowledgements ride along as a DELETE in the same statement: a busy
  * consumer claims after every delivery it settles, so its acknowledgements cost no round trip of
- * their own. `next` leaves them out: a delivery whose lock ran out is not both deleted and
- * claimed by one statement. Processing at concurrency 10, the worker's own acknowledgement
- * statements went from 0.41 to 0.03 per job (2.09 to 1.68 statements per job in all) and
- * throughput from 633 to 728 jobs/s (1,362 to 1,447 at concurrency 50; medians of 3–4 runs).
+ * their own (at concurrency 10, 0.03 acknowledgement statements a job). `next` leaves them out:
+ * a delivery whose lock ran out is not both deleted and claimed by one statement.
  *
  * The scan runs once per queue (`unnest … cross join lateral`) with `queue = q.name`: on
- * PostgreSQL 15, `queue = any(…)` cannot read `queue_deliveries_claim_order` in order, so every
- * claim read and sorted the whole backlog (2,000 due rows: seq scan and sort, 2.4 ms of a 3.3 ms
- * execution; now an index scan that stops at `limit`). The statement is prepared: planning it
- * took more server time than running it. At concurrency 10, end to end on the bench (2,000 jobs,
- * two interleaved pairs), 344 and 361 jobs/s went to 398 and 416; the adapter alone handing out a
- * backlog of 20,000 at concurrency 10 took 39.0 and 38.6 s before, 21.9 and 19.2 s after.
+ * PostgreSQL 15, `queue = any(…)` cannot read `queue_deliveries_claim_order` in order, and every
+ * claim would read and sort the whole backlog (2,000 due rows: 2.4 ms of a 3.3 ms execution).
+ * The statement is prepared: planning it took more server time than running it.
  *
- * Each queue's pick is `claimable_deliveries` (migration 0012; PL/pgSQL since 0013, which keeps
- * its plan for the session: as a SQL function it was planned at every call, 0.38 ms of a 0.84 ms
- * claim at concurrency 1, and the claim's median execution went 0.72 → 0.57 ms, server log, 1,000
- * claims), a function whose planner settings
- * leave that ordered index scan as its only plan. Planned inline, the pick followed the table's
- * statistics, which on a queue table are always stale (it fills and empties faster than autovacuum
- * analyses it): at concurrency 50 the server log showed a bitmap scan of the claim-order index
- * (5,151 entries for 898 rows, most of them dead tuples, which a bitmap scan never marks dead) and
- * a sort, 2.7 ms of a 12.9 ms claim of 49 deliveries; the ordered scan took 0.26 ms. The claim
- * statements of a worker running 10,000 no-op jobs at concurrency 50 took 4,281 and 3,336 ms of
- * server time before, 2,473 and 2,402 ms after (two interleaved pairs; the worker's statements
- * in all, 9,426 / 6,146 and 6,912 / 5,919 ms). A test plans the claim under settings that make the
+ * Each queue's pick is `claimable_deliveries` (migrations 0012 and 0013), a PL/pgSQL function,
+ * whose plan is kept for the session, with planner settings that leave the ordered index scan
+ * as its only plan. Planned inline, the pick followed the table's statistics, which on a queue
+ * table are always stale (it fills and empties faster than autovacuum analyses it): at
+ * concurrency 50 that was a bitmap scan of the claim-order index over its dead tuples and a sort,
+ * 2.7 ms where the ordered scan takes 0.26 ms. A test plans the claim under settings that make the
  * inline pick a bitmap scan, and checks the plan auto_explain reports for the function. Declared
- * to return one row, the pick lets the statement find what it took by key: without that, the
- * update of `taken` hashed a seq scan of every delivery and `locked` a bitmap scan of every
- * waiting task, O(backlog) per claim (a backlog of 20,000: the worker's statements 13,936 → 12,106
- * ms of server time; planning its claims, 1,319 ms before and 161 ms in a later run after).
+ * to return one row, the pick lets the statement find what it took by key; otherwise the update
+ * of `taken` and the companion's lock scanned every delivery and every waiting task.
  *
  * A `companion` (ConsumeParams) adds its CTEs after `taken`: the worker's attempt claim, so a
- * delivery arrives with its attempt claimed, in one round trip and one statement where there
- * were two. Bench, 2,000 jobs, two interleaved pairs (before / after): pickup p50 8.35 / 6.36 and
- * 9.26 / 6.76 ms, p99 18.9 / 16.9 and 22.8 / 19.6 ms; concurrency 50 1,241 / 1,514 and
- * 1,310 / 1,599 jobs/s; concurrency 10 533 / 565 and 519 / 534; concurrency 1 unchanged (149 /
- * 158 and 163 / 162).
+ * delivery arrives with its attempt claimed, in one round trip and one statement.
  *
  * RETURNING does not keep the CTE's order, so the rows are sorted again here.
  */

@@ -4,7 +4,7 @@ import { startTestApp, type TestApp } from '../support/test-app.js';
 import { TEST_REDIS_URL } from '../support/test-redis.js';
 
 /**
- * A worker writes the claims and completions that come due together as lots: with a backlog and
+ * A worker writes the claims and completions that come due together in batches: with a backlog and
  * 50 slots, far fewer claim and completion statements than tasks. Counted, not timed.
  */
 
@@ -14,12 +14,12 @@ afterEach(async () => {
   app = undefined;
 });
 
-describe.each(['postgres', 'redis'] as const)('attempt lots on the %s adapter', (adapter) => {
+describe.each(['postgres', 'redis'] as const)('batched attempt writes on the %s adapter', (adapter) => {
   it('claims and completes a backlog of 300 tasks in far fewer statements than tasks', { timeout: 60_000 }, async () => {
     let claims = 0;
     let completions = 0;
     app = await startTestApp({
-      env: { QUEUE_ADAPTER: adapter, REDIS_URL: TEST_REDIS_URL, WORKER_CONCURRENCY: '50', WORKER_QUEUES: 'lots' },
+      env: { QUEUE_ADAPTER: adapter, REDIS_URL: TEST_REDIS_URL, WORKER_CONCURRENCY: '50', WORKER_QUEUES: 'batches' },
       tasks: [benchNoop],
       onQuery: (event) => {
         if (/update tasks set status = 'RUNNING'/.test(event.query.sql)) claims += 1;
@@ -28,8 +28,8 @@ describe.each(['postgres', 'redis'] as const)('attempt lots on the %s adapter', 
     });
     const TASKS = 300;
     const job = await app.service.submitJob({
-      name: 'lots',
-      queue: 'lots',
+      name: 'batches',
+      queue: 'batches',
       tasks: Array.from({ length: TASKS }, (_, seq) => ({ type: 'bench.noop', payload: { seq, sentAt: 0 } })),
     });
     const deadline = Date.now() + 45_000;
