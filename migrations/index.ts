@@ -12,6 +12,8 @@ import * as m0010 from './0010_jobs_finished_index.js';
 import * as m0011 from './0011_deferred_job_foreign_keys.js';
 import * as m0012 from './0012_claimable_deliveries.js';
 import * as m0013 from './0013_claimable_deliveries_plpgsql.js';
+import * as m0014 from './0014_tenants.js';
+import * as m0015 from './0015_api_keys.js';
 
 /**
  * Every migration, by name, in order. Imported statically so the same code runs under tsx, vitest
@@ -31,4 +33,6 @@ export const migrations: Record<string, Migration> = {
   '0011_deferred_job_foreign_keys': m0011,
   '0012_claimable_deliveries': m0012,
   '0013_claimable_deliveries_plpgsql': m0013,
+  '0014_tenants': m0014,
+  '0015_api_keys': m0015,
 };

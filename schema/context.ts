@@ -1,15 +1,20 @@
 import DataLoader from 'dataloader';
 import { inKeyOrder } from './types/loaded-by-id.js';
 import type { JobEvent } from '../src/domain/job-event.js';
-import type { JobService, PageRequest, TaskAttemptRecord, TaskRecord } from '../src/service/index.js';
+import type { JobService, PageRequest, TaskAttemptRecord, TaskRecord, Tenancy } from '../src/service/index.js';
+import type { AccessService, Principal } from '../src/access/index.js';
 
 /**
- * Per-request state of a GraphQL operation: the service, the only door to what the system holds,
- * and the request's loaders over its readers. Loaders are made fresh for each request, and a
- * subscription replaces them before each event it yields, so no payload shows a stale task.
+ * Per-request state of a GraphQL operation: the services, the only doors to what the system
+ * holds, who is calling (the server derived it from the request's credential), and the request's
+ * loaders over the service's readers, in the caller's tenancy. Loaders are made fresh for each
+ * request, and a subscription replaces them before each event it yields, so no payload shows a
+ * stale task.
  */
 export interface Context {
   readonly service: JobService;
+  readonly access: AccessService;
+  readonly principal: Principal;
   loaders: RequestLoaders;
 }
 
@@ -30,7 +35,7 @@ const pageKey = (request: PageRequest): string => `${request.jobId}:${request.of
  * made when first used: a subscription makes a set for every event it sends, and most events'
  * selections (or another subscriber's shared execution) never touch them.
  */
-export function createLoaders(service: JobService): RequestLoaders {
+export function createLoaders(service: JobService, tenancy: Tenancy): RequestLoaders {
   let task: RequestLoaders['task'] | undefined;
   let taskPage: RequestLoaders['taskPage'] | undefined;
   let eventPage: RequestLoaders['eventPage'] | undefined;
@@ -38,24 +43,24 @@ export function createLoaders(service: JobService): RequestLoaders {
   let dependencies: RequestLoaders['dependencies'] | undefined;
   return {
     get task() {
-      return (task ??= new DataLoader(async (ids) => inKeyOrder(ids, await service.tasksByIds(ids))));
+      return (task ??= new DataLoader(async (ids) => inKeyOrder(ids, await service.tasksByIds(tenancy, ids))));
     },
     get taskPage() {
-      return (taskPage ??= new DataLoader(async (requests) => splitPages(requests, await service.taskPages(requests), (t) => t.position), {
+      return (taskPage ??= new DataLoader(async (requests) => splitPages(requests, await service.taskPages(tenancy, requests), (t) => t.position), {
         cacheKeyFn: pageKey,
       }));
     },
     get eventPage() {
-      return (eventPage ??= new DataLoader(async (requests) => splitPages(requests, await service.eventPages(requests), (e) => e.seq - 1), {
+      return (eventPage ??= new DataLoader(async (requests) => splitPages(requests, await service.eventPages(tenancy, requests), (e) => e.seq - 1), {
         cacheKeyFn: pageKey,
       }));
     },
     get attempts() {
-      return (attempts ??= new DataLoader(async (taskIds) => groupedBy(taskIds, await service.attemptsByTaskIds(taskIds), (row) => row.taskId)));
+      return (attempts ??= new DataLoader(async (taskIds) => groupedBy(taskIds, await service.attemptsByTaskIds(tenancy, taskIds), (row) => row.taskId)));
     },
     get dependencies() {
       return (dependencies ??= new DataLoader(async (taskIds) =>
-        groupedBy(taskIds, await service.dependenciesByTaskIds(taskIds), (row) => row.dependantId),
+        groupedBy(taskIds, await service.dependenciesByTaskIds(tenancy, taskIds), (row) => row.dependantId),
       ));
     },
   };
@@ -72,6 +77,6 @@ function splitPages<T extends { jobId: string }>(requests: readonly PageRequest[
   return requests.map((r) => rows.filter((row) => row.jobId === r.jobId && index(row) >= r.offset && index(row) < r.offset + r.limit));
 }
 
-export function createContext(service: JobService): Context {
-  return { service, loaders: createLoaders(service) };
+export function createContext(services: { readonly service: JobService; readonly access: AccessService }, principal: Principal): Context {
+  return { ...services, principal, loaders: createLoaders(services.service, principal.tenancy) };
 }

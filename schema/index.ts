@@ -9,6 +9,7 @@ import './mutations/submit-job.js';
 import './mutations/retry-task.js';
 import './mutations/cancel-task.js';
 import './mutations/cancel-job.js';
+import './mutations/create-job-token.js';
 import './subscriptions/watch-job.js';
 
 export const schema = builder.toSchema({ sortSchema: true });

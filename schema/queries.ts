@@ -9,6 +9,7 @@ builder.queryField('job', (t) =>
   t.field({
     type: JobRef,
     nullable: true,
+    authScopes: { read: true, job: true },
     args: { id: t.arg.globalID({ required: true, for: JobRef }) },
     resolve: (_root, args) => args.id.id,
   }),
@@ -18,6 +19,7 @@ builder.queryField('task', (t) =>
   t.field({
     type: TaskRef,
     nullable: true,
+    authScopes: { read: true, job: true },
     args: { id: t.arg.globalID({ required: true, for: TaskRef }) },
     resolve: (_root, args) => args.id.id,
   }),
@@ -27,6 +29,7 @@ builder.queryField('jobs', (t) =>
   t.connection({
     type: JobRef,
     description: 'Jobs, newest first.',
+    authScopes: { read: true },
     args: {
       status: t.arg({ type: [JobStatusEnum], required: false, description: 'Any of these statuses.' }),
       queue: t.arg.string({ required: false }),
@@ -38,7 +41,7 @@ builder.queryField('jobs', (t) =>
       resolveCursorConnection<Promise<JobRecord[]>>(
         { args, toCursor: encodeJobCursor, maxSize: 500 },
         ({ before, after, limit, inverted }) =>
-          context.service.listJobs({
+          context.service.listJobs(context.principal.tenancy, {
             filter: {
               ...(args.status ? { status: args.status } : {}),
               ...(args.queue != null ? { queue: args.queue } : {}),

@@ -40,9 +40,16 @@ const queueRetention = queueList({ valueName: 'ms', min: 0, valueRequired: true 
   (entries) => new Map(entries.map(({ name, value }) => [name, value ?? 0])),
 );
 
+const flag = z
+  .enum(['true', 'false', '1', '0'])
+  .transform((value) => value === 'true' || value === '1')
+  .optional();
+
 export const configSchema = z.object({
+  NODE_ENV: z.string().optional(),
   PORT: int(4000),
-  HOST: z.string().default('0.0.0.0'),
+  /** Where the API listens: 127.0.0.1 in `AUTH_MODE=open` unless set, all interfaces in `required`. */
+  HOST: z.string().min(1).optional(),
   /** Where the embedded PostgreSQL keeps its data when no DATABASE_URL is given. */
   DATA_DIR: z.string().default('./.data'),
   EMBEDDED_PG_PORT: int(54329, 1),
@@ -88,9 +95,69 @@ export const configSchema = z.object({
   /** A jobProgress subscription that heard nothing for this long re-reads the store (bus loss guard). */
   SUBSCRIPTION_RESYNC_MS: int(5_000, 100),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /**
+   * `open`: no credential needed (one tenant, every scope; for a laptop), the default outside
+   * production. `required`: every request proves who it is, the default with NODE_ENV=production.
+   */
+  AUTH_MODE: z.enum(['open', 'required']).optional(),
+  /** Allows `AUTH_MODE=open` on an address other machines can reach, or with NODE_ENV=production. */
+  AUTH_ALLOW_OPEN: flag,
+  /** How long an API key lookup is remembered: a revoked key is refused within this long (and its open subscriptions end). */
+  AUTH_KEY_CACHE_MS: int(2_000, 0).refine((ms) => ms <= 4_000, 'must be at most 4000, so that a revoked key is refused within 5 s'),
+  /** Accept the JWTs of this identity provider's key set (RS256, ES256, EdDSA…). */
+  AUTH_JWKS_URL: z.url().optional(),
+  /** Or of this shared secret (HS256/384/512). */
+  AUTH_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  AUTH_JWT_ISSUER: z.string().min(1).optional(),
+  AUTH_JWT_AUDIENCE: z.string().min(1).optional(),
+  AUTH_JWT_TENANT_CLAIM: z.string().min(1).default('tenant'),
+  AUTH_JWT_SCOPES_CLAIM: z.string().min(1).default('scope'),
+  /** A job token's life when createJobToken is not given one, and the longest it may ask for. */
+  JOB_TOKEN_DEFAULT_SECONDS: int(15 * 60, 1),
+  JOB_TOKEN_MAX_SECONDS: int(24 * 60 * 60, 1),
+  /** Schema introspection; on in `open` mode unless set, off in `required`. */
+  GRAPHQL_INTROSPECTION: flag,
+  /** GraphiQL at the endpoint; on in `open` mode unless set, off in `required`. */
+  GRAPHIQL: flag,
 });
 
-export type Config = z.output<typeof configSchema>;
+type ParsedConfig = z.output<typeof configSchema>;
+
+/** The configuration with the defaults that depend on others settled. */
+export type Config = Omit<ParsedConfig, 'HOST' | 'AUTH_MODE' | 'AUTH_ALLOW_OPEN' | 'GRAPHQL_INTROSPECTION' | 'GRAPHIQL'> & {
+  readonly HOST: string;
+  readonly AUTH_MODE: 'open' | 'required';
+  readonly AUTH_ALLOW_OPEN: boolean;
+  readonly GRAPHQL_INTROSPECTION: boolean;
+  readonly GRAPHIQL: boolean;
+};
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+/** Settles the defaults that depend on other settings, and refuses an open API others can reach. */
+function settle(parsed: ParsedConfig): Config {
+  const mode = parsed.AUTH_MODE ?? (parsed.NODE_ENV === 'production' ? 'required' : 'open');
+  const open = mode === 'open';
+  const config: Config = {
+    ...parsed,
+    AUTH_MODE: mode,
+    HOST: parsed.HOST ?? (open ? '127.0.0.1' : '0.0.0.0'),
+    AUTH_ALLOW_OPEN: parsed.AUTH_ALLOW_OPEN ?? false,
+    GRAPHQL_INTROSPECTION: parsed.GRAPHQL_INTROSPECTION ?? open,
+    GRAPHIQL: parsed.GRAPHIQL ?? open,
+  };
+  if (open && !config.AUTH_ALLOW_OPEN) {
+    if (!LOOPBACK.has(config.HOST)) {
+      throw new Error(
+        `invalid configuration:\n  AUTH_MODE: open serves every job to anyone who can reach ${config.HOST}: use AUTH_MODE=required, HOST=127.0.0.1, or set AUTH_ALLOW_OPEN=true`,
+      );
+    }
+    if (parsed.NODE_ENV === 'production') {
+      throw new Error('invalid configuration:\n  AUTH_MODE: open with NODE_ENV=production: use AUTH_MODE=required, or set AUTH_ALLOW_OPEN=true');
+    }
+  }
+  return config;
+}
 
 /** Which parts a process runs: `npm start` both, `npm run server` the API, `npm run worker` a worker. */
 export type ProcessRole = 'all' | 'api' | 'worker';
@@ -103,12 +170,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       message: 'REDIS_URL is required when QUEUE_ADAPTER is redis',
       path: ['REDIS_URL'],
     })
+    .refine((config) => config.AUTH_JWKS_URL === undefined || config.AUTH_JWT_SECRET === undefined, {
+      message: 'give AUTH_JWKS_URL or AUTH_JWT_SECRET, not both',
+      path: ['AUTH_JWT_SECRET'],
+    })
+    .refine((config) => config.JOB_TOKEN_DEFAULT_SECONDS <= config.JOB_TOKEN_MAX_SECONDS, {
+      message: 'must not exceed JOB_TOKEN_MAX_SECONDS',
+      path: ['JOB_TOKEN_DEFAULT_SECONDS'],
+    })
     .safeParse(set);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`).join('\n');
     throw new Error(`invalid configuration:\n${problems}`);
   }
-  return parsed.data;
+  return settle(parsed.data);
 }
 
 /** The heartbeat renews leases three times per lease unless set. */

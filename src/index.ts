@@ -22,6 +22,10 @@ export {
   type TaskInput,
   type TaskRecord,
 } from './service/index.js';
+export { DEFAULT_TENANT, type Tenancy } from './domain/tenancy.js';
+
+// Who may call: API keys, JWTs and job tokens, as the server checks them.
+export { AccessService, SCOPES, type AccessServiceOptions, type AuthMode, type Principal, type Scope } from './access/index.js';
 export { JOB_STATUSES, TASK_STATUSES, type JobStatus, type TaskStatus, type TaskStatusCounts } from './domain/state-machine.js';
 export { EVENT_TYPES, type EventType, type JobEvent, type JobEventData } from './domain/job-event.js';
 export type { TaskErrorValue, TaskProgressValue } from './domain/task-values.js';
@@ -29,12 +33,14 @@ export { rollUpJobProgress, type JobProgress, type JobProgressSnapshot } from '.
 
 // Errors: what the service throws, and what a handler may throw.
 export {
+  AuthorizationError,
   IdempotencyConflictError,
   InvalidStateError,
   JobQlError,
   NonRetryableError,
   NotFoundError,
   TaskAbortedError,
+  UnauthenticatedError,
   ValidationError,
   type AbortCause,
   type FieldIssue,

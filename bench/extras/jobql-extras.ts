@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
-import { configSchema, type ProcessRole } from '../../src/config.js';
+import { loadConfig, type ProcessRole } from '../../src/config.js';
 import { startJobQl, type JobQl } from '../../src/runtime/start-jobql.js';
 import type { SubmitJobInput } from '../../src/service/submit-input.js';
 import { defineTask, type AnyTaskDefinition } from '../../src/tasks/define-task.js';
@@ -33,7 +33,7 @@ async function withApp<T>(
 ): Promise<T> {
   sessions += 1;
   const schema = `bench_extra_${options.adapter}_${process.pid}_${sessions}`;
-  const config = configSchema.parse({
+  const config = loadConfig({
     DATABASE_URL: env.databaseUrl,
     DATABASE_SCHEMA: schema,
     QUEUE_ADAPTER: options.adapter,
@@ -60,7 +60,7 @@ async function bigJobSeconds(env: BenchEnvironment, adapter: string, surface: 'l
   // No worker serves `default` here (memory runs one, on a queue nothing is sent to): only the submit is timed.
   return withApp(env, { adapter, role: adapter === 'memory' ? 'all' : 'api', queues: 'elsewhere' }, async (app) => {
     const input = { name: 'big', tasks: Array.from({ length: tasks }, (_, i) => ({ type: 'demo.echo', payload: { i } })) };
-    const submit = surface === 'graphql' ? graphqlSubmit(app.url) : (i: SubmitJobInput) => app.service.submitJob(i);
+    const submit = surface === 'graphql' ? graphqlSubmit(app.url) : (i: SubmitJobInput) => app.service.submitJob({ tenant: 'default' }, i);
     await submit({ name: 'warm-up', tasks: [{ type: 'demo.echo', payload: 0 }] });
     const started = now();
     await submit(input);
@@ -145,7 +145,7 @@ async function workerPeakRssMb(env: BenchEnvironment, adapter: string, jobs: num
     const lane = async (): Promise<void> => {
       while (next < jobs) {
         const seq = next++;
-        await app.service.submitJob({ name: 'rss', tasks: [{ type: 'bench.noop', payload: { seq, sentAt: 0 } }] });
+        await app.service.submitJob({ tenant: 'default' }, { name: 'rss', tasks: [{ type: 'bench.noop', payload: { seq, sentAt: 0 } }] });
       }
     };
     await Promise.all(Array.from({ length: 16 }, lane));

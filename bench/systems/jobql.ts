@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { configSchema, type ProcessRole } from '../../src/config.js';
+import { loadConfig, type ProcessRole } from '../../src/config.js';
 import { startJobQl, type JobQl } from '../../src/runtime/start-jobql.js';
 import { defineTask, type AnyTaskDefinition } from '../../src/tasks/define-task.js';
 import type { BenchEnvironment } from '../lib/environment.js';
@@ -52,7 +52,7 @@ function benchTask(gate: Gate, onStart: { current: OnStart }): AnyTaskDefinition
 }
 
 async function start(env: BenchEnvironment, schema: string, adapter: Adapter, role: ProcessRole, tasks: AnyTaskDefinition[], concurrency = 10): Promise<JobQl> {
-  const config = configSchema.parse({
+  const config = loadConfig({
     DATABASE_URL: env.databaseUrl,
     DATABASE_SCHEMA: schema,
     QUEUE_ADAPTER: adapter,
@@ -76,7 +76,7 @@ async function openSession(adapter: Adapter, surface: Surface, env: BenchEnviron
   const api = await start(env, schema, adapter, adapter === 'memory' ? 'all' : 'api', [task], concurrency);
   let worker: JobQl | undefined;
   const counter = openCompletionCounter(env, schema);
-  const submit = surface === 'graphql' ? graphqlSubmit(api.url) : (input: Parameters<JobQl['service']['submitJob']>[0]) => api.service.submitJob(input);
+  const submit = surface === 'graphql' ? graphqlSubmit(api.url) : (input: Parameters<JobQl['service']['submitJob']>[1]) => api.service.submitJob({ tenant: 'default' }, input);
   const one = (job: BenchJob) => ({ type: 'bench.noop', payload: { seq: job.seq, sentAt: job.sentAt } });
 
   return {
@@ -90,7 +90,7 @@ async function openSession(adapter: Adapter, surface: Surface, env: BenchEnviron
       // Independent single-task jobs, as the peers' jobs are: many submissions in flight at once.
       let next = 0;
       const lane = async (): Promise<void> => {
-        while (next < jobs.length) await api.service.submitJob({ name: 'bench', tasks: [one(jobs[next++]!)] });
+        while (next < jobs.length) await api.service.submitJob({ tenant: 'default' }, { name: 'bench', tasks: [one(jobs[next++]!)] });
       };
       await Promise.all(Array.from({ length: PREFILL_LANES }, lane));
     },

@@ -1,4 +1,4 @@
-import { IdempotencyConflictError, ValidationError } from '../../src/errors/index.js';
+import { AuthorizationError, IdempotencyConflictError, ValidationError } from '../../src/errors/index.js';
 import { builder } from '../builder.js';
 import { BackoffTypeEnum } from '../types/enums.js';
 import { JobRef } from '../types/job.js';
@@ -51,15 +51,16 @@ const SubmitJobInputRef = builder.inputType('SubmitJobInput', {
 builder.mutationField('submitJob', (t) =>
   t.field({
     type: JobRef,
+    authScopes: { submit: true },
     args: { input: t.arg({ type: SubmitJobInputRef, required: true }) },
     errors: {
-      types: [ValidationError, IdempotencyConflictError],
+      types: [ValidationError, IdempotencyConflictError, AuthorizationError],
       result: { name: 'SubmitJobSuccess' },
       union: { name: 'SubmitJobResult' },
       dataField: { name: 'job' },
     },
     // `metadata` arrives as any JSON; the service checks it is an object before writing anything.
-    resolve: (_root, { input }, context) => context.service.submitJob(withoutNulls(input) as SubmitJobInput),
+    resolve: (_root, { input }, context) => context.service.submitJob(context.principal.tenancy, withoutNulls(input) as SubmitJobInput),
   }),
 );
 

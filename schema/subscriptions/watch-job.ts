@@ -15,6 +15,7 @@ builder.subscriptionField('jobProgress', (t) =>
       jobId: t.arg.id({ required: true }),
       after: t.arg.id({ required: false, description: 'The ID of the last event the client has seen.' }),
     },
+    authScopes: { read: true, job: true },
     subscribe: (_root, args, context) =>
       streamJobEvents(context, String(args.jobId), args.after == null ? undefined : String(args.after)),
     resolve: (event) => event,
@@ -31,8 +32,8 @@ async function* streamJobEvents(context: Context, globalJobId: string, after: st
     afterSeq = cursor.seq;
   }
   try {
-    for await (const event of context.service.watchJob(jobId, { afterSeq })) {
-      context.loaders = createLoaders(context.service);
+    for await (const event of context.service.watchJob(context.principal.tenancy, jobId, { afterSeq })) {
+      context.loaders = createLoaders(context.service, context.principal.tenancy);
       yield event;
     }
   } catch (error) {

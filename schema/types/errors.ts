@@ -1,4 +1,5 @@
 import {
+  AuthorizationError,
   IdempotencyConflictError,
   InvalidStateError,
   JobQlError,
@@ -71,5 +72,14 @@ builder.objectType(IdempotencyConflictError, {
   }),
 });
 
+builder.objectType(AuthorizationError, {
+  name: 'AuthorizationError',
+  description: "The caller's key or token does not have a scope this operation needs. Nothing was written.",
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    requiredScopes: t.stringList({ description: 'Any one of these scopes would have allowed it.', resolve: (error) => [...error.requiredScopes] }),
+  }),
+});
+
 /** What a command on one task or job (retry, cancel) can answer instead of its success. */
-export const COMMAND_ERRORS = [ValidationError, NotFoundError, InvalidStateError];
+export const COMMAND_ERRORS = [ValidationError, NotFoundError, InvalidStateError, AuthorizationError];

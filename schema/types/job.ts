@@ -11,7 +11,7 @@ import { jobProgressSnapshot, jobTaskCounts, type JobRecord } from '../../src/se
 export const JobRef = builder.loadableNode('Job', {
   description: 'A named unit of work made of tasks. Its status is derived from its tasks.',
   id: { resolve: (job: JobRecord) => job.id },
-  load: async (ids: string[], context) => inKeyOrder(ids, await context.service.jobsByIds(ids)),
+  load: async (ids: string[], context) => inKeyOrder(ids, await context.service.jobsByIds(context.principal.tenancy, ids)),
   fields: (t) => ({
     name: t.exposeString('name'),
     queue: t.exposeString('queue'),

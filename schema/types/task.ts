@@ -22,7 +22,7 @@ export const ProgressRef = builder.objectRef<TaskProgressValue>('Progress').impl
 export const TaskRef = builder.loadableNode('Task', {
   description: 'One call of one registered handler with a JSON payload.',
   id: { resolve: (task: TaskRecord) => task.id },
-  load: async (ids: string[], context) => inKeyOrder(ids, await context.service.tasksByIds(ids)),
+  load: async (ids: string[], context) => inKeyOrder(ids, await context.service.tasksByIds(context.principal.tenancy, ids)),
   fields: (t) => ({
     key: t.exposeString('key', { nullable: true }),
     type: t.exposeString('type'),

@@ -7,3 +7,5 @@ export { toError } from './to-error.js';
 export { TaskAbortedError, type AbortCause } from './task-aborted-error.js';
 export { codedError } from './coded-error.js';
 export { NonRetryableError, isNonRetryable } from './non-retryable-error.js';
+export { UnauthenticatedError } from './unauthenticated-error.js';
+export { AuthorizationError } from './authorization-error.js';

@@ -4,6 +4,7 @@ import { heartbeatMs, roleProblem, type Config, type ProcessRole } from '../conf
 import { createConfiguredAdapter } from './configured-adapter.js';
 import { openConfiguredDatabase } from './configured-database.js';
 import { createConfiguredEventBus } from './configured-event-bus.js';
+import { accessSummary, createConfiguredAccess } from './configured-access.js';
 import { buildHealthServer } from '../server/health-server.js';
 import { JobService } from '../service/job-service.js';
 import { demoTasks } from '../tasks/demo-tasks.js';
@@ -11,6 +12,9 @@ import type { AnyTaskDefinition } from '../tasks/define-task.js';
 import { TaskRegistry } from '../tasks/task-registry.js';
 import { Worker } from '../worker/worker.js';
 import type { WorkerQueue } from '../worker/worker-queues.js';
+
+/** How often open WebSockets' credentials are checked again (a revoked key ends them within AUTH_KEY_CACHE_MS and this). */
+const CREDENTIAL_CHECK_MS = 1_000;
 
 export interface JobQlOptions {
   readonly config: Config;
@@ -110,11 +114,20 @@ export async function startJobQl(options: JobQlOptions): Promise<JobQl> {
       // Loaded only by the processes that serve it: a worker process is about 22 MB smaller
       // without the schema and the server's modules.
       const { buildGraphqlServer } = await import('../server/graphql-server.js');
-      const server = buildGraphqlServer({ service, logger });
+      const access = createConfiguredAccess(config, db);
+      const server = buildGraphqlServer({
+        service,
+        access,
+        logger,
+        introspection: config.GRAPHQL_INTROSPECTION,
+        graphiql: config.GRAPHIQL,
+        credentialCheckMs: CREDENTIAL_CHECK_MS,
+      });
       url = await server.listen(config.PORT, config.HOST);
       // First on stop: no new requests while the worker drains.
       stack.push(() => server.stop());
-      logger.info({ url, adapter: adapter.name }, `jobql is ready: GraphiQL at ${url}`);
+      logger.info({ url, adapter: adapter.name, authMode: config.AUTH_MODE }, `jobql is ready at ${url}${config.GRAPHIQL ? ' (GraphiQL there)' : ''}`);
+      logger.info(accessSummary(config));
     }
     return { url, service, worker, stop };
   } catch (error) {

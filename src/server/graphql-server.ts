@@ -1,18 +1,29 @@
 import { createServer, type Server } from 'node:http';
-import { createYoga } from 'graphql-yoga';
+import { createYoga, type YogaInitialContext } from 'graphql-yoga';
+import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import type { ExecutionArgs } from 'graphql';
 import type { Logger } from 'pino';
 import { createContext, schema } from '../../schema/index.js';
 import { listenAt, trackSockets } from './http-listener.js';
 import { maskError } from './mask-error.js';
 import { useSharedEventExecution } from './shared-event-execution.js';
-import type { JobService } from '../service/job-service.js';
+import type { JobService } from '../service/index.js';
+import type { AccessService, Principal } from '../access/index.js';
+import { UnauthenticatedError } from '../errors/index.js';
+import { CredentialWatch } from './credential-watch.js';
 
 export interface GraphqlServerOptions {
   readonly service: JobService;
+  readonly access: AccessService;
   readonly logger: Logger;
+  /** Whether the schema may be introspected (`GRAPHQL_INTROSPECTION`). */
+  readonly introspection: boolean;
+  /** Whether GraphiQL is served at the endpoint (`GRAPHIQL`). */
+  readonly graphiql: boolean;
+  /** How often open WebSockets' keys and tokens are checked again; a revoked key's end within this after its lookup expires. */
+  readonly credentialCheckMs: number;
 }
 
 export interface GraphqlServer {
@@ -23,25 +34,39 @@ export interface GraphqlServer {
 
 const ENDPOINT = '/graphql';
 
+/** graphql-ws close codes: no valid credential, and a credential without the scope needed. */
+const CLOSE_UNAUTHORIZED = 4401;
+const CLOSE_FORBIDDEN = 4403;
+
 /** Enveloped execute/subscribe travel to graphql-ws through the root value. */
 interface EnvelopedRoot {
   execute: (args: ExecutionArgs) => unknown;
   subscribe: (args: ExecutionArgs) => unknown;
 }
 
+/** What a WebSocket connection keeps: who opened it (authenticated once, at connection_init). */
+type ConnectionExtra = {
+  principal?: Principal;
+};
+
 /**
- * graphql-yoga over HTTP and graphql-ws over WebSocket, on the same port and path. Built, not
- * started: `listen` starts it, and `stop` closes every socket it has open.
+ * graphql-yoga over HTTP and graphql-ws over WebSocket, on the same port and path. Every HTTP
+ * request is authenticated from its `Authorization` header, every WebSocket once from its
+ * `connectionParams.authorization`, and the principal goes into the operation's context, where
+ * the schema's scopes are checked. Built, not started: `listen` starts it, and `stop` closes
+ * every socket it has open.
  */
 export function buildGraphqlServer(options: GraphqlServerOptions): GraphqlServer {
-  const yoga = createYoga({
+  const { service, access } = options;
+  const yoga = createYoga<Record<string, unknown>>({
     schema,
     graphqlEndpoint: ENDPOINT,
-    context: () => createContext(options.service),
-    graphiql: { subscriptionsProtocol: 'WS', title: 'jobql' },
+    context: async (initial: YogaInitialContext & ConnectionExtra) =>
+      createContext({ service, access }, initial.principal ?? (await access.authenticate(initial.request.headers.get('authorization') ?? undefined))),
+    graphiql: options.graphiql ? { subscriptionsProtocol: 'WS', title: 'jobql' } : false,
     landingPage: false,
     maskedErrors: { maskError },
-    plugins: [useSharedEventExecution()],
+    plugins: [useSharedEventExecution(), ...(options.introspection ? [] : [useDisableIntrospection()])],
     logging: {
       debug: (...args) => options.logger.debug(args.map(String).join(' ')),
       info: (...args) => options.logger.info(args.map(String).join(' ')),
@@ -52,12 +77,35 @@ export function buildGraphqlServer(options: GraphqlServerOptions): GraphqlServer
   const http: Server = createServer(yoga);
   const sockets = trackSockets(http);
   const wss = new WebSocketServer({ server: http, path: ENDPOINT });
-  const wsServer = useServer(
+  const watch = new CredentialWatch<WebSocket>(access, options.credentialCheckMs, (socket) =>
+    socket.close(CLOSE_UNAUTHORIZED, 'Unauthorized: the key was revoked or the token expired'),
+  );
+  const wsServer = useServer<Record<string, unknown> | undefined, ConnectionExtra>(
     {
+      onConnect: async (ctx) => {
+        const authorization = ctx.connectionParams?.['authorization'];
+        try {
+          const principal = await access.authenticate(typeof authorization === 'string' ? authorization : undefined);
+          ctx.extra.principal = principal;
+          watch.add(ctx.extra.socket, principal);
+          return true;
+        } catch (error) {
+          if (!(error instanceof UnauthenticatedError)) throw error;
+          ctx.extra.socket.close(CLOSE_UNAUTHORIZED, 'Unauthorized');
+          return false;
+        }
+      },
+      onClose: (ctx) => watch.remove(ctx.extra.socket),
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args) as never,
       subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args) as never,
       onSubscribe: async (ctx, _id, params) => {
-        const enveloped = yoga.getEnveloped({ ...ctx, req: ctx.extra.request, socket: ctx.extra.socket, params });
+        const enveloped = yoga.getEnveloped({
+          ...ctx,
+          req: ctx.extra.request,
+          socket: ctx.extra.socket,
+          params,
+          principal: ctx.extra.principal,
+        });
         const document = enveloped.parse(params.query);
         const errors = enveloped.validate(enveloped.schema, document);
         if (errors.length > 0) return errors;
@@ -70,6 +118,9 @@ export function buildGraphqlServer(options: GraphqlServerOptions): GraphqlServer
           rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe } satisfies EnvelopedRoot,
         };
       },
+      onNext: (ctx, _id, _payload, _args, result) => {
+        if (result.errors?.some((error) => error.extensions?.['code'] === 'FORBIDDEN')) ctx.extra.socket.close(CLOSE_FORBIDDEN, 'Forbidden');
+      },
     },
     wss,
   );
@@ -77,6 +128,7 @@ export function buildGraphqlServer(options: GraphqlServerOptions): GraphqlServer
   return {
     listen: (port, host) => listenAt(http, port, host, ENDPOINT),
     async stop() {
+      watch.stop();
       await wsServer.dispose();
       for (const client of wss.clients) client.terminate();
       await new Promise<void>((resolve) => wss.close(() => resolve()));

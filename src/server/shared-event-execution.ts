@@ -1,4 +1,5 @@
 import { createSourceEventStream, execute, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import type { Context } from '../../schema/index.js';
 import { isAsyncIterable, mapAsyncIterator, type Plugin, type PromiseOrValue } from 'graphql-yoga';
 
 /**
@@ -9,9 +10,9 @@ import { isAsyncIterable, mapAsyncIterator, type Plugin, type PromiseOrValue } f
  * selection reaches), not a thousand; events a stream reads for itself (a replay) are its own
  * objects and run alone.
  *
- * Sharing is sound because nothing in a subscription's result depends on who asked: the context
- * carries the service and per-event loaders, no viewer. A field that answers per
- * subscriber (authorisation, say) must put what it depends on into `sharingKey`.
+ * Sharing is sound because a result depends on who asked only through the caller's tenancy and
+ * scopes (the store reads in that tenancy, the schema checks those scopes), and both are part of
+ * `sharingKey`: only subscribers that would see the same result share one.
  *
  * With 1,000 graphql-ws clients on one job (the fan-out workload of `npm run bench`), a selection
  * that loads the task costs one statement an event instead of 1,000, and the server sends its
@@ -35,7 +36,9 @@ function sharedEventSubscribe(): (args: ExecutionArgs) => Promise<AsyncIterable<
   const sharingKey = (args: ExecutionArgs): string => {
     let id = documents.get(args.document);
     if (id === undefined) documents.set(args.document, (id = ++documentCount));
-    return `${id}\u0000${args.operationName ?? ''}\u0000${JSON.stringify(args.variableValues ?? {})}`;
+    const { tenancy, scopes } = (args.contextValue as Context).principal;
+    const viewer = `${tenancy.tenant}\u0000${tenancy.jobId ?? ''}\u0000${[...scopes].sort().join(',')}`;
+    return `${id}\u0000${args.operationName ?? ''}\u0000${JSON.stringify(args.variableValues ?? {})}\u0000${viewer}`;
   };
 
   const executeFor = (args: ExecutionArgs, key: string, event: unknown): PromiseOrValue<ExecutionResult> => {

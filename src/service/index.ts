@@ -7,3 +7,4 @@ export type { SubmitJobInput, TaskInput } from './submit-input.js';
 export type { JobRecord, TaskAttemptRecord, TaskRecord } from '../store/records.js';
 export { jobProgressSnapshot, jobTaskCounts } from '../store/records.js';
 export type { JobCursor, JobFilter, PageRequest } from '../store/reads.js';
+export { DEFAULT_TENANT, type Tenancy } from '../domain/tenancy.js';

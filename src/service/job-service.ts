@@ -1,7 +1,7 @@
 import { isWaitingTaskStatus } from '../domain/state-machine.js';
 import type { Delivery, QueueAdapter } from '../../adapters/queue-adapter.js';
 import { publishWritten, type EventBus } from '../../adapters/event-bus.js';
-import { IdempotencyConflictError, NotFoundError } from '../errors/index.js';
+import { IdempotencyConflictError, NotFoundError, ValidationError } from '../errors/index.js';
 import type { Db } from '../store/database.js';
 import { isKeyTaken, jobHoldingKey, keyExpired, recordRequestHash, releaseExpiredKey } from '../store/idempotency-keys.js';
 import { insertJob, type InsertedJob, type InsertedTask, type NewJob } from '../store/insert-job.js';
@@ -17,6 +17,7 @@ import { submissionHash } from './submission-hash.js';
 import type { SubmitJobInput } from './submit-input.js';
 import { validateSubmission } from './validate-submission.js';
 import type { JobEvent } from '../domain/job-event.js';
+import { isTenantName, type Tenancy } from '../domain/tenancy.js';
 
 export interface JobServiceOptions {
   readonly db: Db;
@@ -44,8 +45,12 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const isUuid = (id: string): boolean => UUID.test(id);
 
 /**
- * What clients can ask of the system: submit, cancel, retry and read. The GraphQL resolvers call
- * it, and so can a program that embeds the library; it knows nothing of GraphQL.
+ * What clients can ask of the system: submit, cancel, retry, read and watch. The GraphQL
+ * resolvers call it, and so can a program that embeds the library; it knows nothing of GraphQL.
+ *
+ * Every method takes the tenancy it runs in first, and hands it to each statement it makes: a
+ * job or task of another tenant (or, for a job token's tenancy, of another job) answers exactly
+ * as one that does not exist.
  */
 export class JobService {
   constructor(private readonly options: JobServiceOptions) {}
@@ -59,12 +64,13 @@ export class JobService {
    * With an idempotency key already held by a job, that job is the answer when the input is the
    * same, and an IdempotencyConflictError when it is not; nothing is written either way.
    */
-  async submitJob(input: SubmitJobInput): Promise<JobRecord> {
+  async submitJob(tenancy: Tenancy, input: SubmitJobInput): Promise<JobRecord> {
+    const { tenant } = checkedTenancy(tenancy);
     const { registry, maxTasksPerJob } = this.options;
     const now = new Date();
     const newJob = await validateSubmission(input, registry, { maxTasksPerJob, now });
-    if (newJob.idempotencyKey === null) return this.insert(newJob, now);
-    return this.submitWithKey(newJob, newJob.idempotencyKey, submissionHash(newJob, input), now);
+    if (newJob.idempotencyKey === null) return this.insert(tenant, newJob, now);
+    return this.submitWithKey(tenant, newJob, newJob.idempotencyKey, submissionHash(newJob, input), now);
   }
 
   /**
@@ -72,14 +78,14 @@ export class JobService {
    * and answers as the winner's job dictates. A job that finished more than the TTL ago gives its
    * key up in the transaction that inserts the new job, so no cleanup needs to have run.
    */
-  private async submitWithKey(newJob: NewJob, key: string, requestHash: string, now: Date): Promise<JobRecord> {
+  private async submitWithKey(tenant: string, newJob: NewJob, key: string, requestHash: string, now: Date): Promise<JobRecord> {
     const finishedBefore = new Date(now.getTime() - this.options.idempotencyKeyTtlMs);
     for (let round = 1; ; round += 1) {
-      const holder = await jobHoldingKey(this.options.db, key);
+      const holder = await jobHoldingKey(this.options.db, tenant, key);
       if (holder && !keyExpired(holder, finishedBefore)) return answerForKey(holder, key, requestHash);
       const claim: KeyClaim = { key, requestHash, ...(holder ? { releaseFrom: { jobId: holder.id, finishedBefore } } : {}) };
       try {
-        return await this.insert(newJob, now, claim);
+        return await this.insert(tenant, newJob, now, claim);
       } catch (error) {
         if (round >= MAX_KEY_ROUNDS || !isKeyTaken(error)) throw error;
       }
@@ -91,7 +97,7 @@ export class JobService {
    * and, on an adapter that offers `enqueueCte`, their deliveries. A key's release and its
    * request hash need a transaction around the insert.
    */
-  private async insert(newJob: NewJob, now: Date, claim?: KeyClaim): Promise<JobRecord> {
+  private async insert(tenant: string, newJob: NewJob, now: Date, claim?: KeyClaim): Promise<JobRecord> {
     const { db, adapter } = this.options;
     const dueDeliveries = (tasks: readonly InsertedTask[]): Delivery[] =>
       tasks.filter((task) => isWaitingTaskStatus(task.status)).map(nextAttemptDelivery);
@@ -99,14 +105,14 @@ export class JobService {
     const enqueueCte = adapter.enqueueCte?.bind(adapter);
     let inserted: InsertedJob;
     if (!claim && (enqueueCte || !transactional)) {
-      inserted = await insertJob(db, newJob, now, enqueueCte && ((tasks) => {
+      inserted = await insertJob(db, tenant, newJob, now, enqueueCte && ((tasks) => {
         const deliveries = dueDeliveries(tasks);
         return deliveries.length > 0 ? enqueueCte(deliveries) : undefined;
       }));
     } else {
       inserted = await db.transaction().execute(async (trx) => {
         if (claim?.releaseFrom) await releaseExpiredKey(trx, claim.releaseFrom.jobId, claim.key, claim.releaseFrom.finishedBefore);
-        const written = await insertJob(trx, newJob, now);
+        const written = await insertJob(trx, tenant, newJob, now);
         const job = claim ? await recordRequestHash(trx, written.job.id, claim.requestHash) : written.job;
         if (transactional) await adapter.enqueue({ deliveries: dueDeliveries(written.tasks), executor: trx });
         return { ...written, job };
@@ -117,28 +123,28 @@ export class JobService {
     return inserted.job;
   }
 
-  async cancelTask(taskId: string): Promise<TaskRecord> {
+  async cancelTask(tenancy: Tenancy, taskId: string): Promise<TaskRecord> {
     this.assertId('Task', taskId);
     const { bus, db } = this.options;
-    const cancelled = await cancelTask(db, taskId, bus.statementNotify);
+    const cancelled = await cancelTask(db, checkedTenancy(tenancy), taskId, bus.statementNotify);
     publishWritten(bus, cancelled);
     bus.requestCancel([taskId]);
     return cancelled.task;
   }
 
-  async cancelJob(jobId: string): Promise<JobRecord> {
+  async cancelJob(tenancy: Tenancy, jobId: string): Promise<JobRecord> {
     this.assertId('Job', jobId);
     const { bus, db } = this.options;
-    const cancelled = await cancelJob(db, jobId, bus.statementNotify);
+    const cancelled = await cancelJob(db, checkedTenancy(tenancy), jobId, bus.statementNotify);
     publishWritten(bus, cancelled);
     bus.requestCancel(cancelled.cancelledTaskIds);
     return cancelled.job;
   }
 
-  async retryTask(taskId: string): Promise<TaskRecord> {
+  async retryTask(tenancy: Tenancy, taskId: string): Promise<TaskRecord> {
     this.assertId('Task', taskId);
     const { bus, db, adapter } = this.options;
-    const retried = await retryTask(db, taskId, bus.statementNotify);
+    const retried = await retryTask(db, checkedTenancy(tenancy), taskId, bus.statementNotify);
     publishWritten(bus, retried);
     // A BLOCKED task gets its delivery when its last dependency succeeds.
     const deliveries = deliveriesOf([retried.task]);
@@ -150,10 +156,10 @@ export class JobService {
    * The job's events after the `afterSeq`-th (all of them when absent): the stored ones, then the
    * live ones, until the job is final (see watch-job.ts). Throws NotFoundError for an unknown job.
    */
-  async *watchJob(jobId: string, options: { readonly afterSeq?: number } = {}): AsyncGenerator<JobEvent> {
+  async *watchJob(tenancy: Tenancy, jobId: string, options: { readonly afterSeq?: number } = {}): AsyncGenerator<JobEvent> {
     this.assertId('Job', jobId);
     const { db, bus, watchResyncMs } = this.options;
-    yield* watchJob({ db, bus, resyncMs: watchResyncMs }, jobId, options.afterSeq ?? 0);
+    yield* watchJob({ db, bus, resyncMs: watchResyncMs }, checkedTenancy(tenancy), jobId, options.afterSeq ?? 0);
   }
 
   /*
@@ -161,41 +167,48 @@ export class JobService {
    * loaders make one statement a batch; an id that is not a UUID simply matches nothing.
    */
 
-  async jobsByIds(ids: readonly string[]): Promise<JobRecord[]> {
-    return reads.jobsByIds(this.options.db, ids.filter(isUuid));
+  async jobsByIds(tenancy: Tenancy, ids: readonly string[]): Promise<JobRecord[]> {
+    return reads.jobsByIds(this.options.db, checkedTenancy(tenancy), ids.filter(isUuid));
   }
 
-  async tasksByIds(ids: readonly string[]): Promise<TaskRecord[]> {
-    return reads.tasksByIds(this.options.db, ids.filter(isUuid));
+  async tasksByIds(tenancy: Tenancy, ids: readonly string[]): Promise<TaskRecord[]> {
+    return reads.tasksByIds(this.options.db, checkedTenancy(tenancy), ids.filter(isUuid));
   }
 
   /** Every attempt of these tasks, oldest first within each task. */
-  async attemptsByTaskIds(taskIds: readonly string[]): Promise<TaskAttemptRecord[]> {
-    return reads.attemptsByTaskIds(this.options.db, taskIds.filter(isUuid));
+  async attemptsByTaskIds(tenancy: Tenancy, taskIds: readonly string[]): Promise<TaskAttemptRecord[]> {
+    return reads.attemptsByTaskIds(this.options.db, checkedTenancy(tenancy), taskIds.filter(isUuid));
   }
 
   /** The tasks each of these tasks depends on, with the id of the task that depends on them, in list order. */
-  async dependenciesByTaskIds(taskIds: readonly string[]): Promise<(TaskRecord & { readonly dependantId: string })[]> {
-    return reads.dependenciesByTaskIds(this.options.db, taskIds.filter(isUuid));
+  async dependenciesByTaskIds(tenancy: Tenancy, taskIds: readonly string[]): Promise<(TaskRecord & { readonly dependantId: string })[]> {
+    return reads.dependenciesByTaskIds(this.options.db, checkedTenancy(tenancy), taskIds.filter(isUuid));
   }
 
   /** Pages of several jobs' tasks, in submission order. */
-  async taskPages(requests: readonly PageRequest[]): Promise<TaskRecord[]> {
-    return reads.taskPages(this.options.db, requests.filter((request) => isUuid(request.jobId)));
+  async taskPages(tenancy: Tenancy, requests: readonly PageRequest[]): Promise<TaskRecord[]> {
+    return reads.taskPages(this.options.db, checkedTenancy(tenancy), requests.filter((request) => isUuid(request.jobId)));
   }
 
   /** Pages of several jobs' events, oldest first. */
-  async eventPages(requests: readonly PageRequest[]): Promise<JobEvent[]> {
-    return reads.eventPages(this.options.db, requests.filter((request) => isUuid(request.jobId)));
+  async eventPages(tenancy: Tenancy, requests: readonly PageRequest[]): Promise<JobEvent[]> {
+    return reads.eventPages(this.options.db, checkedTenancy(tenancy), requests.filter((request) => isUuid(request.jobId)));
   }
 
-  async listJobs(params: Parameters<typeof reads.listJobs>[1]): Promise<JobRecord[]> {
-    return reads.listJobs(this.options.db, params);
+  async listJobs(tenancy: Tenancy, params: Parameters<typeof reads.listJobs>[2]): Promise<JobRecord[]> {
+    return reads.listJobs(this.options.db, checkedTenancy(tenancy), params);
   }
 
   private assertId(entity: string, id: string): void {
     if (!isUuid(id)) throw new NotFoundError(entity, id);
   }
+}
+
+/** The tenancy as given, once its tenant is known to be a tenant's name (and its job, if any, a UUID). */
+function checkedTenancy(tenancy: Tenancy): Tenancy {
+  if (!isTenantName(tenancy.tenant)) throw ValidationError.field('tenant', `"${tenancy.tenant.slice(0, 80)}" is not a tenant name`);
+  if (tenancy.jobId !== undefined && !isUuid(tenancy.jobId)) throw ValidationError.field('jobId', 'is not a job id');
+  return tenancy;
 }
 
 /** A job stored before request hashes were kept has none: its key answers as it did then, with the job. */

@@ -5,6 +5,7 @@ import { NotFoundError } from '../errors/index.js';
 import type { Db } from '../store/database.js';
 import { eventsAfter, jobsByIds } from '../store/reads.js';
 import { EventInbox } from './event-inbox.js';
+import type { Tenancy } from '../domain/tenancy.js';
 
 export interface WatchSource {
   readonly db: Db;
@@ -23,8 +24,8 @@ const REPLAY_PAGE = 1_000;
  * their execution (src/server/shared-event-execution.ts). Throws NotFoundError for a job that
  * does not exist.
  */
-export async function* watchJob(source: WatchSource, jobId: string, afterSeq: number): AsyncGenerator<JobEvent> {
-  const [job] = await jobsByIds(source.db, [jobId]);
+export async function* watchJob(source: WatchSource, tenancy: Tenancy, jobId: string, afterSeq: number): AsyncGenerator<JobEvent> {
+  const [job] = await jobsByIds(source.db, tenancy, [jobId]);
   if (!job) throw new NotFoundError('Job', jobId);
   let lastSeq = afterSeq;
 
@@ -46,7 +47,7 @@ export async function* watchJob(source: WatchSource, jobId: string, afterSeq: nu
     // The first replay runs through old final statuses: a retried task reopened the job since.
     const catchUp = async function* (options: { upTo?: number; endAtFinal: boolean }): AsyncGenerator<JobEvent, boolean> {
       for (;;) {
-        const page = await eventsAfter(source.db, { jobId, afterSeq: lastSeq, limit: REPLAY_PAGE });
+        const page = await eventsAfter(source.db, tenancy, { jobId, afterSeq: lastSeq, limit: REPLAY_PAGE });
         for (const event of page) {
           if (options.upTo !== undefined && event.seq > options.upTo) return false;
           yield sent(event);
@@ -61,7 +62,7 @@ export async function* watchJob(source: WatchSource, jobId: string, afterSeq: nu
     // none) the job says: it is final and everything up to its last event was sent. Skipping the
     // read spares a burst of watchers a statement each (1,000 clients watching a running job).
     if (sentStatus === undefined || isFinalJobStatus(sentStatus)) {
-      const [now] = await jobsByIds(source.db, [jobId]);
+      const [now] = await jobsByIds(source.db, tenancy, [jobId]);
       if (!now || (isFinalJobStatus(now.status) && lastSeq >= now.eventSeq)) return;
     }
 

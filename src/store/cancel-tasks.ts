@@ -3,6 +3,9 @@ import type { StatementNotify, WrittenEvents } from '../../adapters/event-bus.js
 import { taskStatusesAllowedBefore } from '../domain/state-machine.js';
 import { InvalidStateError, NotFoundError } from '../errors/index.js';
 import type { Db } from './database.js';
+import type { Tenancy } from '../domain/tenancy.js';
+import { jobsByIds } from './reads.js';
+import { withinTenancy } from './tenancy-sql.js';
 import { CANCELLED_DEPENDANTS_CHANGES, cancelDependantsCtes } from './dependants.js';
 import { batchEvents, batchEventsColumn, jobBookkeepingCtes, writtenEvents } from './job-bookkeeping.js';
 import { oneTaskOutcome, type OneTaskRow } from './one-task-command.js';
@@ -53,11 +56,11 @@ const CANCELLED_CHANGES = sql`
   from cancelled`;
 
 /** Cancels a task that has not finished, and every BLOCKED task downstream of it. */
-export async function cancelTask(db: Db, taskId: string, notify?: StatementNotify): Promise<CancelledTask> {
+export async function cancelTask(db: Db, tenancy: Tenancy, taskId: string, notify?: StatementNotify): Promise<CancelledTask> {
   const now = new Date();
   const { rows } = await sql<OneTaskRow>`
     with recursive target as (
-      select id, status, progress_units from tasks where id = ${taskId} for update
+      select id, status, progress_units from tasks where id = ${taskId} and ${withinTenancy(tenancy, { table: 'tasks' })} for update
     ), ${cancelCtes(now)}, ${cancelDependantsCtes('cancelled', now)}, changes as (
       ${CANCELLED_CHANGES}
       union all ${CANCELLED_DEPENDANTS_CHANGES}
@@ -72,17 +75,17 @@ export async function cancelTask(db: Db, taskId: string, notify?: StatementNotif
  * a job's tasks; finished ones keep their outcome. No cascade is needed: whatever depends on a
  * cancelled task is unfinished, and cancelled with it.
  */
-export async function cancelJob(db: Db, jobId: string, notify?: StatementNotify): Promise<CancelledJob> {
+export async function cancelJob(db: Db, tenancy: Tenancy, jobId: string, notify?: StatementNotify): Promise<CancelledJob> {
   const now = new Date();
   const { rows } = await sql<{ id: string; batchEvents: unknown }>`
     with target as (
       select id, status, progress_units from tasks
-      where job_id = ${jobId} and status = any(${CANCELLABLE}::text[])
+      where job_id = ${jobId} and ${withinTenancy(tenancy, { table: 'tasks' })} and status = any(${CANCELLABLE}::text[])
       order by dependency_rank
       for update
     ), ${cancelCtes(now)}, changes as (${CANCELLED_CHANGES}), ${jobBookkeepingCtes(now)}
     select cancelled.id, ${batchEventsColumn(notify)} from cancelled`.execute(db);
-  const job = await db.selectFrom('jobs').selectAll().where('id', '=', jobId).executeTakeFirst();
+  const [job] = await jobsByIds(db, tenancy, [jobId]);
   if (!job) throw new NotFoundError('Job', jobId);
   if (rows.length === 0) throw new InvalidStateError(`Job ${jobId} is ${job.status}: it has no unfinished task to cancel`, job.status);
   return { job, cancelledTaskIds: rows.map((row) => row.id), ...writtenEvents(notify, batchEvents(rows)) };

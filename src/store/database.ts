@@ -14,6 +14,7 @@ type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefine
 
 export interface JobsTable {
   id: Generated<string>;
+  tenantId: string;
   name: string;
   queue: string;
   priority: number;
@@ -40,6 +41,8 @@ export interface JobsTable {
 
 export interface TasksTable {
   id: Generated<string>;
+  /** Its job's tenant, kept on the task so that a read by task id is scoped without a join. */
+  tenantId: string;
   jobId: string;
   position: number;
   key: string | null;
@@ -102,12 +105,33 @@ export interface JobEventsTable {
   data: JsonColumn<JobEventData>;
 }
 
+export interface ApiKeysTable {
+  id: string;
+  tenantId: string;
+  name: string | null;
+  scopes: ColumnType<string[], string[], string[]>;
+  /** The key's first characters, which identify it in a listing; the rest is not kept. */
+  prefix: string;
+  secretHash: Buffer;
+  createdAt: Timestamp;
+  lastUsedAt: NullableTimestamp;
+  revokedAt: NullableTimestamp;
+}
+
+export interface SigningSecretsTable {
+  name: string;
+  secret: Buffer;
+  createdAt: Timestamp;
+}
+
 export interface Database {
   jobs: JobsTable;
   tasks: TasksTable;
   taskAttempts: TaskAttemptsTable;
   taskDependencies: TaskDependenciesTable;
   jobEvents: JobEventsTable;
+  apiKeys: ApiKeysTable;
+  signingSecrets: SigningSecretsTable;
 }
 
 export type Db = Kysely<Database>;

@@ -1,5 +1,7 @@
 import { sql, type RawBuilder, type Transaction } from 'kysely';
 import type { TaskStatus } from '../domain/state-machine.js';
+import type { Tenancy } from '../domain/tenancy.js';
+import { withinTenancy } from './tenancy-sql.js';
 import type { Database, Db } from './database.js';
 
 /**
@@ -143,11 +145,11 @@ export interface DependencyState {
  * The tasks `taskId` depends on, locked FOR SHARE in rank order (before the task itself is
  * locked), so none of them can end while a retry decides between BLOCKED and QUEUED.
  */
-export async function lockDependencies(trx: Transaction<Database>, taskId: string): Promise<DependencyState[]> {
+export async function lockDependencies(trx: Transaction<Database>, tenancy: Tenancy, taskId: string): Promise<DependencyState[]> {
   const { rows } = await sql<DependencyState>`
     select t.id, t.key, t.status from tasks t
     join task_dependencies d on d.depends_on = t.id
-    where d.task_id = ${taskId}
+    where d.task_id = ${taskId} and ${withinTenancy(tenancy, { table: 'tasks', alias: 't' })}
     order by t.dependency_rank
     for share of t`.execute(trx);
   return rows;

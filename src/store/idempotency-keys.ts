@@ -4,14 +4,15 @@ import type { Database, Db } from './database.js';
 import type { JobRecord } from './records.js';
 
 /**
- * Idempotency keys: a key belongs to one job at a time (a unique index), and is given up once that
+ * Idempotency keys: a tenant's key belongs to one of its jobs at a time (a unique index), and is given up once that
  * job has been final for longer than the keys' time to live. Lookups go through that index.
  */
 
 const FINAL_JOB_STATUSES = JOB_STATUSES.filter(isFinalJobStatus);
 
-export async function jobHoldingKey(db: Db, key: string): Promise<JobRecord | undefined> {
-  return db.selectFrom('jobs').selectAll().where('idempotencyKey', '=', key).executeTakeFirst();
+/** The tenant's job that holds the key. */
+export async function jobHoldingKey(db: Db, tenant: string, key: string): Promise<JobRecord | undefined> {
+  return db.selectFrom('jobs').selectAll().where('tenantId', '=', tenant).where('idempotencyKey', '=', key).executeTakeFirst();
 }
 
 /** Whether the job no longer guards its key: it finished before `finishedBefore`. */
@@ -48,5 +49,5 @@ export async function recordRequestHash(trx: Transaction<Database>, jobId: strin
 export function isKeyTaken(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
   const { code, constraint } = error as { code?: unknown; constraint?: unknown };
-  return code === '23505' && constraint === 'jobs_idempotency_key';
+  return code === '23505' && constraint === 'jobs_tenant_idempotency_key';
 }

@@ -73,6 +73,7 @@ export interface InsertedJob {
  */
 export async function insertJob(
   executor: Db,
+  tenant: string,
   input: NewJob,
   now: Date,
   /** The deliveries' write as a CTE of this statement (`QueueAdapter.enqueueCte`), made from the tasks it writes. */
@@ -146,15 +147,15 @@ export async function insertJob(
   const jobId = randomUUID();
   const { rows } = await sql<JobRecord>`${PREPARED}
     with new_job as (
-      insert into jobs (id, name, queue, priority, status, idempotency_key, metadata, task_count,
+      insert into jobs (id, tenant_id, name, queue, priority, status, idempotency_key, metadata, task_count,
         blocked_count, queued_count, scheduled_count, event_seq, created_at, updated_at)
-      values (${jobId}, ${input.name}, ${input.queue}, ${input.priority}, ${status}, ${input.idempotencyKey}, ${toJson(input.metadata)}::jsonb,
+      values (${jobId}, ${tenant}, ${input.name}, ${input.queue}, ${input.priority}, ${status}, ${input.idempotencyKey}, ${toJson(input.metadata)}::jsonb,
         ${tasks.length}, ${counts.BLOCKED}, ${counts.QUEUED}, ${counts.SCHEDULED}, ${tasks.length + 1}, ${now}, ${now})
       returning *
     ), new_tasks as (
-      insert into tasks (id, job_id, position, key, type, queue, priority, status, payload, max_attempts, timeout_ms, backoff, run_at,
+      insert into tasks (id, tenant_id, job_id, position, key, type, queue, priority, status, payload, max_attempts, timeout_ms, backoff, run_at,
         dependency_count, pending_dependencies, dependant_count, dependency_rank, created_at, updated_at)
-      select t.id::uuid, ${jobId}::uuid, t.n - 1, t.key, t.type, t.queue, t.priority::smallint, t.status, t.payload,
+      select t.id::uuid, ${tenant}, ${jobId}::uuid, t.n - 1, t.key, t.type, t.queue, t.priority::smallint, t.status, t.payload,
         t.max_attempts::int, t.timeout_ms::int, nullif(t.backoff, 'null'::jsonb), t.run_at::timestamptz,
         t.dependency_count::int, t.dependency_count::int, t.dependant_count::int, t.dependency_rank::int, ${now}, ${now}
       from (select ${toJson(columns)}::jsonb as c) as task_columns, rows from (

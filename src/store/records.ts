@@ -1,12 +1,13 @@
 import type { Selectable } from 'kysely';
 import type { JobProgressSnapshot } from '../domain/progress-roll-up.js';
 import { TASK_STATUSES, type TaskStatus, type TaskStatusCounts } from '../domain/state-machine.js';
-import type { JobsTable, TaskAttemptsTable, TasksTable } from './database.js';
+import type { ApiKeysTable, JobsTable, TaskAttemptsTable, TasksTable } from './database.js';
 
 /** The rows the store hands out. */
 export type JobRecord = Selectable<JobsTable>;
 export type TaskRecord = Selectable<TasksTable>;
 export type TaskAttemptRecord = Selectable<TaskAttemptsTable>;
+export type ApiKeyRecord = Selectable<ApiKeysTable>;
 
 const COUNTER_COLUMN = {
   BLOCKED: 'blockedCount',

@@ -3,6 +3,8 @@ import type { StatementNotify, WrittenEvents } from '../../adapters/event-bus.js
 import { taskStatusesAllowedBefore, type TaskStatus } from '../domain/state-machine.js';
 import { InvalidStateError } from '../errors/index.js';
 import type { Db } from './database.js';
+import type { Tenancy } from '../domain/tenancy.js';
+import { withinTenancy } from './tenancy-sql.js';
 import { lockDependencies } from './dependants.js';
 import { batchEventsColumn, jobBookkeepingCtes } from './job-bookkeeping.js';
 import { oneTaskOutcome, type OneTaskRow } from './one-task-command.js';
@@ -25,16 +27,16 @@ export interface RetriedTask extends WrittenEvents {
  * the task, as every write that locks several of a job's tasks locks them, and none of them can
  * end while the retry decides between BLOCKED and QUEUED.
  */
-export async function retryTask(db: Db, taskId: string, notify?: StatementNotify): Promise<RetriedTask> {
+export async function retryTask(db: Db, tenancy: Tenancy, taskId: string, notify?: StatementNotify): Promise<RetriedTask> {
   return db.transaction().execute(async (trx) => {
     const now = new Date();
-    const dependencies = await lockDependencies(trx, taskId);
+    const dependencies = await lockDependencies(trx, tenancy, taskId);
     const unusable = dependencies.find((dependency) => dependency.status === 'FAILED' || dependency.status === 'CANCELLED');
     const pending = dependencies.filter((dependency) => dependency.status !== 'SUCCEEDED').length;
     const to: TaskStatus = pending > 0 ? 'BLOCKED' : 'QUEUED';
     const { rows } = await sql<OneTaskRow>`
       with target as (
-        select id, status, attempt, progress_units from tasks where id = ${taskId} for update
+        select id, status, attempt, progress_units from tasks where id = ${taskId} and ${withinTenancy(tenancy, { table: 'tasks' })} for update
       ), retried as (
         update tasks set status = ${to}, attempt_base = target.attempt, run_at = ${now}, finished_at = null, worker_id = null,
           pending_dependencies = ${pending}, progress_units = 0, updated_at = ${now}

@@ -6,6 +6,8 @@ import type { BackoffPolicy } from '../domain/backoff.js';
 export interface TaskContext<Payload> {
   readonly taskId: string;
   readonly jobId: string;
+  /** The tenant whose job this is. */
+  readonly tenant: string;
   readonly payload: Payload;
   /** 1 for the first run, counting every attempt the task has made. */
   readonly attempt: number;

@@ -82,6 +82,7 @@ export class AttemptExecutor {
           taskType: task.type,
           taskId: task.id,
           jobId: task.jobId,
+          tenant: task.tenantId,
           attempt: task.attempt,
           payload: task.payload,
           dependencies,
@@ -103,6 +104,7 @@ export class AttemptExecutor {
       definition.handler({
         taskId: task.id,
         jobId: task.jobId,
+        tenant: task.tenantId,
         payload,
         attempt: task.attempt,
         dependencies,

@@ -9,6 +9,7 @@ export interface IsolatedRunRequest {
   readonly taskType: string;
   readonly taskId: string;
   readonly jobId: string;
+  readonly tenant: string;
   readonly attempt: number;
   /** As stored: the thread runs the schema itself, so the handler gets output made in its realm. */
   readonly payload: unknown;

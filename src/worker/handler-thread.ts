@@ -61,6 +61,7 @@ async function run(runId: number, request: IsolatedRunRequest): Promise<void> {
     const result: unknown = await definition.handler({
       taskId: request.taskId,
       jobId: request.jobId,
+      tenant: request.tenant,
       payload: payload.value,
       attempt: request.attempt,
       dependencies: request.dependencies,

@@ -8,8 +8,9 @@ import type { IForbiddenRuleType } from 'dependency-cruiser';
  *   adapters/<backend>/ (and adapters/bus/, shared)       the contracts, the domain, pg, its own folder
  *   src/store, src/tasks                                  the contracts, the domain, pg, migrations
  *   src/service, src/worker                               the store, the tasks, the contracts (not each other)
- *   schema/                                               the service (through src/service/index.ts), the domain
- *   src/server                                            the schema and the service
+ *   src/access                                            the store and the domain: keys, tokens, principals
+ *   schema/                                               the service and access (through their index.ts), the domain
+ *   src/server                                            the schema, the service and access
  *   src/runtime, src/embedded, the entry points           anything: they wire the rest together
  *
  * and no import cycle anywhere. tests/architecture/layers.test.ts holds the code to them.
@@ -17,7 +18,7 @@ import type { IForbiddenRuleType } from 'dependency-cruiser';
 
 const OURS = '^(src|adapters|schema|migrations)/';
 const BACKENDS = '^adapters/(bus|memory|postgres|redis)/';
-const ABOVE_THE_STORE = '^(src/(service|worker|server|runtime|embedded)|schema)/|^src/[^/]+[.]ts$';
+const ABOVE_THE_STORE = '^(src/(service|worker|access|server|runtime|embedded)|schema)/|^src/[^/]+[.]ts$';
 
 const pure = (name: string, folder: string): IForbiddenRuleType => ({
   name,
@@ -75,16 +76,22 @@ export const LAYER_RULES: IForbiddenRuleType[] = [
     name: 'service-and-worker-know-contracts-not-backends',
     severity: 'error',
     from: { path: '^src/(service|worker)/' },
-    to: { path: `^(schema|src/(server|runtime|embedded))/|${BACKENDS}` },
+    to: { path: `^(schema|src/(server|runtime|embedded|access))/|${BACKENDS}` },
+  },
+  {
+    name: 'access-knows-the-store-not-the-rest',
+    severity: 'error',
+    from: { path: '^src/access/' },
+    to: { path: `^(schema|src/(service|worker|tasks|server|runtime|embedded))/|${BACKENDS}` },
   },
   { name: 'the-service-is-not-the-worker', severity: 'error', from: { path: '^src/service/' }, to: { path: '^src/worker/' } },
   { name: 'the-worker-is-not-the-service', severity: 'error', from: { path: '^src/worker/' }, to: { path: '^src/service/' } },
   {
     name: 'the-schema-goes-through-the-service',
-    comment: 'resolvers and loaders call the service only, through its index',
+    comment: 'resolvers and loaders call the service and access only, through their index',
     severity: 'error',
     from: { path: '^schema/' },
-    to: { path: '^(src/(store|worker|server|runtime|embedded|pg|tasks)|adapters)/|^src/service/(?!index[.]ts$)|^src/[^/]+[.]ts$' },
+    to: { path: '^(src/(store|worker|server|runtime|embedded|pg|tasks)|adapters)/|^src/(service|access)/(?!index[.]ts$)|^src/[^/]+[.]ts$' },
   },
   {
     name: 'the-server-serves-the-schema',

@@ -30,7 +30,7 @@ describe('a handler that blocks the event loop', () => {
     app = await startTestApp({ env, tasks: [crunch] });
     // Another worker process, whose reaper runs while this process is blocked.
     await startJobQlProcess('worker', { ...env, DATABASE_URL: TEST_DATABASE_URL, DATABASE_SCHEMA: app.schema, WORKER_QUEUES: 'elsewhere' });
-    const job = await app.service.submitJob({ name: 'busy', tasks: [{ type: 'test.crunch', payload: { ms: 3_500 } }] });
+    const job = await app.service.submitJob({ tenant: 'default' }, { name: 'busy', tasks: [{ type: 'test.crunch', payload: { ms: 3_500 } }] });
     const deadline = Date.now() + 20_000;
     let status = job.status;
     while (status !== 'SUCCEEDED' && status !== 'FAILED' && Date.now() < deadline) {

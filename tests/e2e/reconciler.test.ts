@@ -29,6 +29,7 @@ describe('reconciler', () => {
       const { job } = await app.db.transaction().execute((trx) =>
         insertJob(
           trx,
+          'default',
           {
             name: 'orphan',
             queue: 'default',

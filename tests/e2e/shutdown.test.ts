@@ -38,7 +38,7 @@ describe('worker stop', () => {
     const env = { SHUTDOWN_GRACE_MS: '500', WORKER_CONCURRENCY: '4' };
     schema = newSchemaName('shutdown');
     const first = await startTestApp({ env, tasks: [nap], schema });
-    const job = await first.service.submitJob({
+    const job = await first.service.submitJob({ tenant: 'default' }, {
       name: 'shutdown',
       tasks: [
         { type: 'test.nap', payload: { ms: 200 } },

@@ -34,6 +34,7 @@ async function storedEvents(progress: readonly JobEventData[]): Promise<JobEvent
     const now = new Date();
     const inserted = await insertJob(
       trx,
+      'default',
       {
         name: 'event-bus',
         queue: 'default',
@@ -56,7 +57,7 @@ async function storedEvents(progress: readonly JobEventData[]): Promise<JobEvent
         )
         update jobs set event_seq = (select max(seq) from written) where id = ${inserted.job.id}`.execute(trx);
     }
-    return eventsAfter(trx, { jobId: inserted.job.id, afterSeq: 0, limit: 100 });
+    return eventsAfter(trx, { tenant: 'default' }, { jobId: inserted.job.id, afterSeq: 0, limit: 100 });
   });
 }
 

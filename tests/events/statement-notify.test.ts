@@ -62,13 +62,13 @@ function task(overrides: Partial<NewTask> = {}): NewTask {
 
 async function job(tasks: readonly NewTask[]): Promise<{ jobId: string; taskIds: string[] }> {
   const inserted = await t.db.transaction().execute((trx) =>
-    insertJob(trx, { name: 'notify', queue: 'default', priority: 5, idempotencyKey: null, metadata: {}, tasks }, new Date(Date.now() - 2_000)),
+    insertJob(trx, 'default', { name: 'notify', queue: 'default', priority: 5, idempotencyKey: null, metadata: {}, tasks }, new Date(Date.now() - 2_000)),
   );
   return { jobId: inserted.job.id, taskIds: [...inserted.tasks].sort((x, y) => x.position - y.position).map((row) => row.id) };
 }
 
 async function storedAfter(jobId: string, afterSeq: number): Promise<JobEvent[]> {
-  return eventsAfter(t.db, { jobId, afterSeq, limit: 1_000 });
+  return eventsAfter(t.db, { tenant: 'default' }, { jobId, afterSeq, limit: 1_000 });
 }
 
 function collect(bus: RelayedEventBus, jobId: string): JobEvent[] {

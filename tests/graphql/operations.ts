@@ -344,3 +344,25 @@ export const TaskAttempts = graphql(`
     }
   }
 `);
+
+export const CreateJobToken = graphql(`
+  mutation CreateJobToken($jobId: ID!, $expiresInSeconds: Int) {
+    createJobToken(jobId: $jobId, expiresInSeconds: $expiresInSeconds) {
+      __typename
+      ... on CreateJobTokenSuccess {
+        token
+        expiresAt
+        job {
+          id
+        }
+      }
+      ... on Error {
+        message
+        code
+      }
+      ... on AuthorizationError {
+        requiredScopes
+      }
+    }
+  }
+`);

@@ -17,6 +17,11 @@ describe('the public entry point', () => {
   it('exports the values a user needs, and nothing else', () => {
     expect(Object.keys(jobql).sort()).toEqual(
       [
+        'AccessService',
+        'AuthorizationError',
+        'DEFAULT_TENANT',
+        'SCOPES',
+        'UnauthenticatedError',
         'EVENT_TYPES',
         'IdempotencyConflictError',
         'InvalidStateError',
@@ -51,15 +56,15 @@ describe('the public entry point', () => {
     });
     const config = loadConfig({ DATABASE_URL: TEST_DATABASE_URL, DATABASE_SCHEMA: schema, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent' });
     app = await startJobQl({ config, tasks: [resizeImage] });
-    const job = await app.service.submitJob({
+    const job = await app.service.submitJob({ tenant: 'default' }, {
       name: 'thumbnail',
       tasks: [{ type: 'images.resize', payload: { url: 'https://example.com/a.png', width: 64 } }],
     });
     const seen: JobEvent[] = [];
-    for await (const event of app.service.watchJob(job.id)) seen.push(event);
+    for await (const event of app.service.watchJob({ tenant: 'default' }, job.id)) seen.push(event);
     expect(seen.filter((event) => event.type === 'TASK_PROGRESS').map((event) => event.data.progress?.message)).toEqual(['downloading', 'done']);
     expect(seen.at(-1)?.data.jobStatus).toBe('SUCCEEDED');
-    const [task] = await app.service.tasksByIds((await app.service.taskPages([{ jobId: job.id, offset: 0, limit: 1 }])).map((t) => t.id));
+    const [task] = await app.service.tasksByIds({ tenant: 'default' }, (await app.service.taskPages({ tenant: 'default' }, [{ jobId: job.id, offset: 0, limit: 1 }])).map((t) => t.id));
     expect(task?.result).toEqual({ width: 64 });
   });
 });

@@ -21,32 +21,32 @@ async function collect(events: AsyncIterable<JobEvent>): Promise<JobEvent[]> {
 
 describe('JobService.watchJob', () => {
   it('yields every event of the job once, in order, and ends at its final status', async () => {
-    const job = await app.service.submitJob({
+    const job = await app.service.submitJob({ tenant: 'default' }, {
       name: 'watched',
       tasks: [{ type: 'demo.sleep', payload: { ms: 200, steps: 4 } }, { type: 'demo.echo', payload: 1 }],
     });
-    const events = await collect(app.service.watchJob(job.id));
+    const events = await collect(app.service.watchJob({ tenant: 'default' }, job.id));
     expect(events.map((event) => event.seq)).toEqual(events.map((_, i) => i + 1));
     expect(events.at(-1)).toMatchObject({ type: 'JOB_STATUS_CHANGED', data: { jobStatus: 'SUCCEEDED' } });
     expect(events.filter((event) => event.type === 'TASK_PROGRESS')).toHaveLength(4);
-    const [stored] = await app.service.jobsByIds([job.id]);
+    const [stored] = await app.service.jobsByIds({ tenant: 'default' }, [job.id]);
     expect(events.at(-1)?.seq).toBe(stored?.eventSeq);
 
     // Resumed after an event: exactly the rest, then the end.
-    const resumed = await collect(app.service.watchJob(job.id, { afterSeq: 3 }));
+    const resumed = await collect(app.service.watchJob({ tenant: 'default' }, job.id, { afterSeq: 3 }));
     expect(resumed).toEqual(events.slice(3));
   });
 
   it('refuses a job that does not exist, and an id that is not one', async () => {
-    await expect(collect(app.service.watchJob('00000000-0000-4000-8000-000000000000'))).rejects.toBeInstanceOf(NotFoundError);
-    await expect(collect(app.service.watchJob('not-a-uuid'))).rejects.toBeInstanceOf(NotFoundError);
+    await expect(collect(app.service.watchJob({ tenant: 'default' }, '00000000-0000-4000-8000-000000000000'))).rejects.toBeInstanceOf(NotFoundError);
+    await expect(collect(app.service.watchJob({ tenant: 'default' }, 'not-a-uuid'))).rejects.toBeInstanceOf(NotFoundError);
   });
 
   it('replays a job that ended before the watch began, and ends there', async () => {
-    const job = await app.service.submitJob({ name: 'over', tasks: [{ type: 'demo.sleep', payload: { ms: 5_000, steps: 1 } }] });
-    await app.service.cancelJob(job.id);
-    const [stored] = await app.service.jobsByIds([job.id]);
-    const events = await collect(app.service.watchJob(job.id));
+    const job = await app.service.submitJob({ tenant: 'default' }, { name: 'over', tasks: [{ type: 'demo.sleep', payload: { ms: 5_000, steps: 1 } }] });
+    await app.service.cancelJob({ tenant: 'default' }, job.id);
+    const [stored] = await app.service.jobsByIds({ tenant: 'default' }, [job.id]);
+    const events = await collect(app.service.watchJob({ tenant: 'default' }, job.id));
     expect(events.map((event) => event.seq)).toEqual(Array.from({ length: stored!.eventSeq }, (_, i) => i + 1));
     expect(events.at(-1)).toMatchObject({ type: 'JOB_STATUS_CHANGED', data: { jobStatus: 'CANCELLED' } });
   });

@@ -24,6 +24,7 @@ async function jobs(count: number, size: number, runAt = new Date(Date.now() - 1
     const { tasks } = await t.db.transaction().execute((trx) =>
       insertJob(
         trx,
+        'default',
         {
           name: 'batch',
           queue: 'default',

@@ -21,6 +21,7 @@ async function newTask(maxAttempts = 3): Promise<string> {
   const { tasks } = await t.db.transaction().execute((trx) =>
     insertJob(
       trx,
+      'default',
       {
         name: 'fencing',
         queue: 'default',
@@ -82,7 +83,7 @@ describe('attempts are fenced by task id + attempt number', () => {
   it('a cancelled running task stays cancelled when its handler returns anyway', async () => {
     const taskId = await newTask();
     await claimAttempt(t.db, { taskId, attempt: 1, ...lease });
-    await cancelTask(t.db, taskId);
+    await cancelTask(t.db, { tenant: 'default' }, taskId);
     expect(await completeAttempt(t.db, { taskId, attempt: 1, result: 'late' })).toBeUndefined();
     const task = await t.db.selectFrom('tasks').selectAll().where('id', '=', taskId).executeTakeFirstOrThrow();
     expect(task).toMatchObject({ status: 'CANCELLED', result: null });

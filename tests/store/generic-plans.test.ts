@@ -39,7 +39,7 @@ const submission = (tasks: number) => ({
 describe('prepared statements', () => {
   it('run their generic plan from the first execution, never one planned with their values', async () => {
     expect((await sql<{ planCacheMode: string }>`show plan_cache_mode`.execute(one)).rows[0]?.planCacheMode).toBe('force_generic_plan');
-    for (const size of [1, 50, 2, 300]) await insertJob(one, submission(size), new Date());
+    for (const size of [1, 50, 2, 300]) await insertJob(one, 'default', submission(size), new Date());
     const { rows } = await sql<{ genericPlans: number; customPlans: number }>`
       select generic_plans::int as "genericPlans", custom_plans::int as "customPlans" from pg_prepared_statements
       where statement like '/* prepared */%'`.execute(one);

@@ -40,7 +40,7 @@ const given: NewTask[] = [
 ];
 
 async function insertAndReadBack(db: Db) {
-  const { job } = await insertJob(db, { name: 'columns', queue: 'default', priority: 5, idempotencyKey: null, metadata: {}, tasks: given }, now);
+  const { job } = await insertJob(db, 'default', { name: 'columns', queue: 'default', priority: 5, idempotencyKey: null, metadata: {}, tasks: given }, now);
   const { rows } = await sql<Record<string, unknown>>`
     select position, key, type, queue, priority, status, payload, max_attempts, timeout_ms, backoff, backoff is null as backoff_is_sql_null,
       run_at, dependency_count, pending_dependencies, dependant_count, dependency_rank

@@ -31,6 +31,7 @@ async function newJob(db: Db, size: number, maxAttempts = 3): Promise<{ jobId: s
   const { job, tasks } = await db.transaction().execute((trx) =>
     insertJob(
       trx,
+      'default',
       {
         name: 'progress',
         queue: 'default',
@@ -167,7 +168,7 @@ describe('the job’s progress follows its tasks', () => {
     expect(await keptUnits(jobId)).toBe(UNIT);
 
     // retryTask: FAILED → QUEUED moves nothing; the success does.
-    expect(types((await retryTask(t.db, a)).events)).toEqual(['TASK_QUEUED', 'JOB_STATUS_CHANGED']);
+    expect(types((await retryTask(t.db, { tenant: 'default' }, a)).events)).toEqual(['TASK_QUEUED', 'JOB_STATUS_CHANGED']);
     await claimAttempt(t.db, { taskId: a, attempt: 2, ...lease });
     const succeeded = await completeAttempt(t.db, { taskId: a, attempt: 2, result: null });
     expect(types(succeeded?.events)).toEqual(['TASK_SUCCEEDED', 'JOB_PROGRESS', 'JOB_STATUS_CHANGED']);
@@ -183,11 +184,11 @@ describe('the job’s progress follows its tasks', () => {
     await completeAttempt(t.db, { taskId: c, attempt: 1, result: null });
     expect(await keptUnits(jobId)).toBe(UNIT / 2 + UNIT / 4 + UNIT);
 
-    const cancelled = await cancelTask(t.db, a);
+    const cancelled = await cancelTask(t.db, { tenant: 'default' }, a);
     expect(types(cancelled.events)).toEqual(['TASK_CANCELLED', 'JOB_PROGRESS']);
     expect(await keptUnits(jobId)).toBe(UNIT / 4 + UNIT);
 
-    const all = await cancelJob(t.db, jobId);
+    const all = await cancelJob(t.db, { tenant: 'default' }, jobId);
     expect(types(all.events)).toEqual(['TASK_CANCELLED', 'TASK_CANCELLED', 'JOB_PROGRESS', 'JOB_STATUS_CHANGED']);
     expect(all.events.map((e) => e.taskId).slice(0, 2).sort()).toEqual([b, d].sort());
     expect(rolledUp(all.events)).toBe(UNIT);

@@ -36,6 +36,7 @@ async function twoRunningTasksRankedAgainstTableOrder(workerId: string): Promise
   const task = { key: null, type: 'demo.echo', queue: 'default', priority: 5, payload: 1, maxAttempts: 3, timeoutMs: null, runAt: now };
   const { tasks } = await insertJob(
     t.db,
+    'default',
     { name: 'lock order', queue: 'default', priority: 5, idempotencyKey: null, metadata: {}, tasks: [task, task] },
     now,
   );

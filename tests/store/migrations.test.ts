@@ -19,11 +19,11 @@ describe('migrations', () => {
   it('run up, down and up again on a fresh schema', async () => {
     testDb = await createTestDatabase({ migrate: false });
     await migrateToLatest(testDb.db, testDb.schema);
-    expect(await tables(testDb)).toEqual(['job_events', 'jobs', 'queue_deliveries', 'task_attempts', 'task_dependencies', 'tasks']);
+    expect(await tables(testDb)).toEqual(['api_keys', 'job_events', 'jobs', 'queue_deliveries', 'signing_secrets', 'task_attempts', 'task_dependencies', 'tasks']);
     await migrateDownAll(testDb.db, testDb.schema);
     expect(await tables(testDb)).toEqual([]);
     await migrateToLatest(testDb.db, testDb.schema);
-    expect(await tables(testDb)).toEqual(['job_events', 'jobs', 'queue_deliveries', 'task_attempts', 'task_dependencies', 'tasks']);
+    expect(await tables(testDb)).toEqual(['api_keys', 'job_events', 'jobs', 'queue_deliveries', 'signing_secrets', 'task_attempts', 'task_dependencies', 'tasks']);
     // Running again is a no-op.
     await migrateToLatest(testDb.db, testDb.schema);
   });

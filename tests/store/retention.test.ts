@@ -30,6 +30,7 @@ async function job(queue: string, size = 2, finish = true): Promise<{ id: string
   const inserted = await t.db.transaction().execute((trx) =>
     insertJob(
       trx,
+      'default',
       {
         name: 'old',
         queue,
@@ -141,7 +142,7 @@ describe('deleteExpiredJobsBatch', () => {
     await claimAttempt(t.db, { taskId, attempt: 1, workerId: 'w', leaseMs: 60_000 });
     await failAttempt(t.db, { taskId, attempt: 1, error: { code: 'X', message: 'x' } });
     expect((await t.db.selectFrom('jobs').select('status').where('id', '=', old.id).executeTakeFirstOrThrow()).status).toBe('FAILED');
-    await retryTask(t.db, taskId);
+    await retryTask(t.db, { tenant: 'default' }, taskId);
     expect(await deleteExpiredJobsBatch(t.db, { now: later(2 * HOUR), policy, maxTasks: 1_000 })).toEqual({ ran: true, jobs: 0, tasks: 0 });
     expect(await remaining()).toMatchObject({ jobs: 1, tasks: 1 });
   });

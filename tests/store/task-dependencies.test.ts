@@ -36,6 +36,7 @@ async function jobOf(graph: Record<string, readonly string[]>, maxAttempts = 1):
   const { job, tasks } = await t.db.transaction().execute((trx) =>
     insertJob(
       trx,
+      'default',
       {
         name: 'graph',
         queue: 'default',
@@ -94,9 +95,9 @@ describe('dependencies in the store', () => {
       await run(ids['up']!);
       await failAttempt(t.db, { taskId: ids['up']!, attempt: 1, error: { code: 'X', message: 'x' } });
       expect((await statusOf(ids['down']!)).status).toBe('CANCELLED');
-      await retryTask(t.db, ids['up']!);
+      await retryTask(t.db, { tenant: 'default' }, ids['up']!);
       await claimAttempt(t.db, { taskId: ids['up']!, attempt: 2, ...lease });
-      await Promise.all([completeAttempt(t.db, { taskId: ids['up']!, attempt: 2, result: 'up' }), retryTask(t.db, ids['down']!)]);
+      await Promise.all([completeAttempt(t.db, { taskId: ids['up']!, attempt: 2, result: 'up' }), retryTask(t.db, { tenant: 'default' }, ids['down']!)]);
       expect(await statusOf(ids['down']!)).toMatchObject({ status: 'QUEUED', pendingDependencies: 0 });
     }
   });
@@ -107,11 +108,11 @@ describe('dependencies in the store', () => {
       const { ids } = await jobOf({ up: [], down: ['up'] });
       await run(ids['up']!);
       await failAttempt(t.db, { taskId: ids['up']!, attempt: 1, error: { code: 'X', message: 'x' } });
-      await retryTask(t.db, ids['up']!);
+      await retryTask(t.db, { tenant: 'default' }, ids['up']!);
       await claimAttempt(t.db, { taskId: ids['up']!, attempt: 2, ...lease });
       await Promise.allSettled([
         failAttempt(t.db, { taskId: ids['up']!, attempt: 2, error: { code: 'X', message: 'again' } }),
-        retryTask(t.db, ids['down']!),
+        retryTask(t.db, { tenant: 'default' }, ids['down']!),
       ]);
       expect(await statusOf(ids['up']!)).toMatchObject({ status: 'FAILED' });
       expect(await statusOf(ids['down']!)).toMatchObject({ status: 'CANCELLED', error: { code: 'DEPENDENCY_FAILED' } });
@@ -141,7 +142,7 @@ describe('dependencies in the store', () => {
       await Promise.all([run(ids['a']!), run(ids['b']!)]);
       const outcomes = await Promise.allSettled([
         completeAttempt(t.db, { taskId: ids['a']!, attempt: 1, result: 1 }),
-        cancelJob(t.db, jobId),
+        cancelJob(t.db, { tenant: 'default' }, jobId),
         completeAttempt(t.db, { taskId: ids['b']!, attempt: 1, result: 2 }),
       ]);
       expect(outcomes.map((o) => (o.status === 'rejected' ? String(o.reason) : 'ok'))).toEqual(['ok', 'ok', 'ok']);

@@ -3,13 +3,19 @@ import { print, type ExecutionResult } from 'graphql';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 
+/** A credential to send: an API key or a token, as `Authorization: Bearer …`. */
+export interface Caller {
+  readonly authorization?: string;
+}
+
 /** Sends one typed operation over real HTTP; throws on transport or GraphQL errors. */
 export async function execute<Result, Variables>(
   url: string,
   document: TypedDocumentNode<Result, Variables>,
   variables: Variables,
+  caller: Caller = {},
 ): Promise<Result> {
-  const result = await executeRaw(url, document, variables);
+  const result = await executeRaw(url, document, variables, caller);
   if (result.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(result.errors)}`);
   if (!result.data) throw new Error('GraphQL response had no data');
   return result.data;
@@ -19,17 +25,38 @@ export async function executeRaw<Result, Variables>(
   url: string,
   document: TypedDocumentNode<Result, Variables>,
   variables: Variables,
+  caller: Caller = {},
 ): Promise<ExecutionResult<Result>> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
-    body: JSON.stringify({ query: print(document), variables }),
-  });
-  return (await response.json()) as ExecutionResult<Result>;
+  return (await send(url, document, variables, caller)).result;
 }
 
-export function wsClient(url: string): Client {
-  return createClient({ url: url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, lazy: true, retryAttempts: 0 });
+/** The HTTP status and the body of one operation. */
+export async function send<Result, Variables>(
+  url: string,
+  document: TypedDocumentNode<Result, Variables>,
+  variables: Variables,
+  caller: Caller = {},
+): Promise<{ status: number; headers: Headers; result: ExecutionResult<Result> }> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/graphql-response+json',
+      ...(caller.authorization !== undefined ? { authorization: `Bearer ${caller.authorization}` } : {}),
+    },
+    body: JSON.stringify({ query: print(document), variables }),
+  });
+  return { status: response.status, headers: response.headers, result: (await response.json()) as ExecutionResult<Result> };
+}
+
+export function wsClient(url: string, caller: Caller = {}): Client {
+  return createClient({
+    url: url.replace(/^http/, 'ws'),
+    webSocketImpl: WebSocket,
+    lazy: true,
+    retryAttempts: 0,
+    ...(caller.authorization !== undefined ? { connectionParams: { authorization: `Bearer ${caller.authorization}` } } : {}),
+  });
 }
 
 export interface Subscription<Result> {

@@ -1,6 +1,6 @@
 import type { LogEvent } from 'kysely';
 import type { Logger } from 'pino';
-import { configSchema, type ProcessRole } from '../../src/config.js';
+import { loadConfig, type ProcessRole } from '../../src/config.js';
 import { startJobQl, type JobQl } from '../../src/runtime/start-jobql.js';
 import type { AnyTaskDefinition } from '../../src/tasks/define-task.js';
 import { createDatabase, type Db } from '../../src/store/database.js';
@@ -28,7 +28,7 @@ export async function startTestApp(
 ): Promise<TestApp> {
   const ownsSchema = options.schema === undefined;
   const schema = options.schema ?? newSchemaName('e2e');
-  const config = configSchema.parse({
+  const config = loadConfig({
     DATABASE_URL: TEST_DATABASE_URL,
     DATABASE_SCHEMA: schema,
     PORT: '0',

@@ -5,7 +5,7 @@ describe('loadConfig', () => {
   it('gives every setting its default when the environment is empty', () => {
     expect(loadConfig({})).toEqual({
       PORT: 4000,
-      HOST: '0.0.0.0',
+      HOST: '127.0.0.1',
       DATA_DIR: './.data',
       EMBEDDED_PG_PORT: 54329,
       QUEUE_ADAPTER: 'postgres',
@@ -25,7 +25,34 @@ describe('loadConfig', () => {
       MAINTENANCE_INTERVAL_MS: 60_000,
       SUBSCRIPTION_RESYNC_MS: 5_000,
       LOG_LEVEL: 'info',
+      AUTH_MODE: 'open',
+      AUTH_ALLOW_OPEN: false,
+      AUTH_KEY_CACHE_MS: 2_000,
+      AUTH_JWT_TENANT_CLAIM: 'tenant',
+      AUTH_JWT_SCOPES_CLAIM: 'scope',
+      JOB_TOKEN_DEFAULT_SECONDS: 900,
+      JOB_TOKEN_MAX_SECONDS: 86_400,
+      GRAPHQL_INTROSPECTION: true,
+      GRAPHIQL: true,
     });
+  });
+
+  it('requires credentials, listens on every interface and hides the schema with NODE_ENV=production', () => {
+    expect(loadConfig({ NODE_ENV: 'production' })).toMatchObject({ AUTH_MODE: 'required', HOST: '0.0.0.0', GRAPHQL_INTROSPECTION: false, GRAPHIQL: false });
+    expect(loadConfig({ AUTH_MODE: 'required', GRAPHIQL: 'true' })).toMatchObject({ HOST: '0.0.0.0', GRAPHIQL: true, GRAPHQL_INTROSPECTION: false });
+  });
+
+  it('refuses an open API that others can reach, unless AUTH_ALLOW_OPEN says so', () => {
+    expect(() => loadConfig({ HOST: '0.0.0.0' })).toThrow(/AUTH_MODE: open .*AUTH_ALLOW_OPEN=true/);
+    expect(() => loadConfig({ NODE_ENV: 'production', AUTH_MODE: 'open', HOST: '127.0.0.1' })).toThrow(/NODE_ENV=production/);
+    expect(loadConfig({ HOST: '0.0.0.0', AUTH_ALLOW_OPEN: 'true' })).toMatchObject({ AUTH_MODE: 'open', HOST: '0.0.0.0' });
+    expect(loadConfig({ HOST: '::1' }).HOST).toBe('::1');
+  });
+
+  it('refuses a key cache that would let a revoked key live past 5 s, and two JWT key sources', () => {
+    expect(() => loadConfig({ AUTH_KEY_CACHE_MS: '10000' })).toThrow(/AUTH_KEY_CACHE_MS/);
+    expect(() => loadConfig({ AUTH_JWKS_URL: 'https://id.example.com/jwks', AUTH_JWT_SECRET: 'x'.repeat(32) })).toThrow(/not both/);
+    expect(() => loadConfig({ AUTH_JWT_SECRET: 'short' })).toThrow(/at least 32/);
   });
 
   it('leaves the optional settings out when unset', () => {
@@ -38,7 +65,7 @@ describe('loadConfig', () => {
 
   it('treats an empty variable as unset', () => {
     const config = loadConfig({ PORT: '', HOST: '', DATABASE_URL: '', WORKER_QUEUES: '', QUEUE_ADAPTER: '' });
-    expect(config).toMatchObject({ PORT: 4000, HOST: '0.0.0.0', QUEUE_ADAPTER: 'postgres' });
+    expect(config).toMatchObject({ PORT: 4000, HOST: '127.0.0.1', QUEUE_ADAPTER: 'postgres' });
     expect(config.DATABASE_URL).toBeUndefined();
     expect(config.WORKER_QUEUES).toBeUndefined();
   });

@@ -35,7 +35,7 @@ describe("an attempt's logger", () => {
     const lines: Record<string, unknown>[] = [];
     const logger = pino({ level: 'info', base: undefined, timestamp: false }, { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) });
     app = await startTestApp({ env: { QUEUE_ADAPTER: 'memory' }, tasks: [talks, refuses], logger });
-    const job = await app.service.submitJob({
+    const job = await app.service.submitJob({ tenant: 'default' }, {
       name: 'logged',
       tasks: [
         { type: 'test.talks', payload: { word: 'hello' } },
@@ -45,7 +45,7 @@ describe("an attempt's logger", () => {
     const [stored] = await waitFor(
       'the job to end',
       async () => {
-        const jobs = await app!.service.jobsByIds([job.id]);
+        const jobs = await app!.service.jobsByIds({ tenant: 'default' }, [job.id]);
         return jobs[0]?.status === 'PARTIALLY_SUCCEEDED' ? jobs : undefined;
       },
       20_000,

@@ -27,14 +27,14 @@ describe.each(['postgres', 'redis'] as const)('batched attempt writes on the %s 
       },
     });
     const TASKS = 300;
-    const job = await app.service.submitJob({
+    const job = await app.service.submitJob({ tenant: 'default' }, {
       name: 'batches',
       queue: 'batches',
       tasks: Array.from({ length: TASKS }, (_, seq) => ({ type: 'bench.noop', payload: { seq, sentAt: 0 } })),
     });
     const deadline = Date.now() + 45_000;
     for (;;) {
-      const [stored] = await app.service.jobsByIds([job.id]);
+      const [stored] = await app.service.jobsByIds({ tenant: 'default' }, [job.id]);
       if (stored?.status === 'SUCCEEDED') break;
       if (Date.now() > deadline) throw new Error(`job still ${stored?.status}`);
       await new Promise((resolve) => setTimeout(resolve, 50));

@@ -36,10 +36,10 @@ describe('the attempt claim in the delivery claim (postgres adapter)', () => {
         if (/update tasks set status = 'RUNNING'/.test(event.query.sql)) attemptClaims.push(event.query.sql);
       },
     });
-    const status = async (jobId: string): Promise<string | undefined> => (await app!.service.jobsByIds([jobId]))[0]?.status;
+    const status = async (jobId: string): Promise<string | undefined> => (await app!.service.jobsByIds({ tenant: 'default' }, [jobId]))[0]?.status;
     const JOBS = 30;
     const jobs = [];
-    for (let n = 0; n < JOBS; n++) jobs.push(await app.service.submitJob({ name: `counted ${n}`, tasks: [{ type: 'test.counted', payload: { n } }] }));
+    for (let n = 0; n < JOBS; n++) jobs.push(await app.service.submitJob({ tenant: 'default' }, { name: `counted ${n}`, tasks: [{ type: 'test.counted', payload: { n } }] }));
     for (const job of jobs) await waitFor(`job ${job.name}`, async () => ((await status(job.id)) === 'SUCCEEDED' ? true : undefined), 20_000, 20);
 
     expect(runs).toBe(JOBS);

@@ -40,8 +40,8 @@ describe('a completion written behind its slot', () => {
     app = await startTestApp({ env: { QUEUE_ADAPTER: 'memory', WORKER_CONCURRENCY: '1', LEASE_MS: '30000' }, tasks: [gated] });
     admin = new pg.Client({ connectionString: TEST_DATABASE_URL, options: `-c search_path=${app.schema}` });
     await admin.connect();
-    const submit = (n: number) => app!.service.submitJob({ name: `gated ${n}`, tasks: [{ type: 'test.gated', payload: { n } }] });
-    const status = async (jobId: string): Promise<string | undefined> => (await app!.service.jobsByIds([jobId]))[0]?.status;
+    const submit = (n: number) => app!.service.submitJob({ tenant: 'default' }, { name: `gated ${n}`, tasks: [{ type: 'test.gated', payload: { n } }] });
+    const status = async (jobId: string): Promise<string | undefined> => (await app!.service.jobsByIds({ tenant: 'default' }, [jobId]))[0]?.status;
     const startedAt = (n: number) => waitFor(`handler ${n} to start`, async () => (started.includes(n) && gates.has(n) ? true : undefined), 10_000, 10);
 
     const first = await submit(1);

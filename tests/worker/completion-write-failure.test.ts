@@ -35,7 +35,7 @@ describe('a completion the store refuses', () => {
       create trigger refuse_success before update on tasks for each row
         when (old.status = 'RUNNING' and new.status = 'SUCCEEDED') execute function refuse_success();`);
 
-    const job = await app.service.submitJob({ name: 'refused', tasks: [{ type: 'test.succeeds', payload: {} }] });
+    const job = await app.service.submitJob({ tenant: 'default' }, { name: 'refused', tasks: [{ type: 'test.succeeds', payload: {} }] });
     await waitFor(
       'a refused completion',
       async () => {
@@ -50,7 +50,7 @@ describe('a completion the store refuses', () => {
     await waitFor(
       'the job to succeed',
       async () => {
-        const [stored] = await app!.service.jobsByIds([job.id]);
+        const [stored] = await app!.service.jobsByIds({ tenant: 'default' }, [job.id]);
         return stored?.status === 'SUCCEEDED' ? stored : undefined;
       },
       20_000,

@@ -11,7 +11,7 @@ afterEach(async () => {
 });
 
 function request(taskType: string, payload: unknown = null) {
-  return { module: MODULE, taskType, taskId: 't1', jobId: 'j1', attempt: 1, payload, dependencies: {} };
+  return { module: MODULE, taskType, taskId: 't1', jobId: 'j1', tenant: 'default', attempt: 1, payload, dependencies: {} };
 }
 
 function hooks(lines: Record<string, unknown>[] = [], reports: unknown[] = []): IsolatedRunHooks {

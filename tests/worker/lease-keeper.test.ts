@@ -38,6 +38,7 @@ async function runningAttempt(workerId: string, leaseMs: number): Promise<Attemp
   const { tasks } = await t.db.transaction().execute((trx) =>
     insertJob(
       trx,
+      'default',
       {
         name: 'lease-keeper',
         queue: 'default',
