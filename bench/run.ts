@@ -47,7 +47,7 @@ const extraSizes: ExtraSizes = { bigJobTasks: 10_000, subscribers: 1_000, fanOut
 const env: BenchEnvironment = { databaseUrl: values['database-url'], redisUrl: values['redis-url'] };
 
 const ours = [jobqlSystem('memory', 'library', env), jobqlSystem('postgres', 'library', env), jobqlSystem('redis', 'library', env)];
-const oursOverHttp = [jobqlSystem('postgres', 'graphql', env), jobqlSystem('redis', 'graphql', env)];
+const oursOverHttp = [jobqlSystem('postgres', 'graphql', env), jobqlSystem('postgres', 'graphql-keyed', env), jobqlSystem('redis', 'graphql', env)];
 const peers = [beeQueueSystem(env), bullmqSystem(env), graphileWorkerSystem(env, 'plain'), graphileWorkerSystem(env, 'fast'), pgBossSystem(env)];
 const selected = (systems: QueueSystem[]): QueueSystem[] => {
   if (!values.only) return systems;

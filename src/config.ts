@@ -115,6 +115,21 @@ export const configSchema = z.object({
   /** A job token's life when createJobToken is not given one, and the longest it may ask for. */
   JOB_TOKEN_DEFAULT_SECONDS: int(15 * 60, 1),
   JOB_TOKEN_MAX_SECONDS: int(24 * 60 * 60, 1),
+  /**
+   * The browser origins (`https://app.example.com`, comma-separated) allowed to call the API from
+   * their pages, over HTTP (CORS) and WebSocket; none by default, and in `open` mode any
+   * http://localhost or http://127.0.0.1 page as well.
+   */
+  CORS_ORIGINS: list.pipe(z.array(z.string().refine((url) => URL.canParse(url) && new URL(url).origin === url, 'must be an origin: scheme, host and port only'))).default([]),
+  /** The largest request body (and graphql-ws message) accepted; a larger one answers 413 (closes 1009). */
+  MAX_BODY_BYTES: int(4 * 1024 * 1024, 1_024),
+  MAX_SUBSCRIPTIONS_PER_CONNECTION: int(100, 1),
+  /** Limits every operation must pass before it runs (graphql-armor): depth, aliases, tokens, directives, cost. */
+  ARMOR_MAX_DEPTH: int(12, 1),
+  ARMOR_MAX_ALIASES: int(15, 0),
+  ARMOR_MAX_TOKENS: int(2_000, 10),
+  ARMOR_MAX_DIRECTIVES: int(20, 0),
+  ARMOR_MAX_COST: int(20_000, 10),
   /** Schema introspection; on in `open` mode unless set, off in `required`. */
   GRAPHQL_INTROSPECTION: flag,
   /** GraphiQL at the endpoint; on in `open` mode unless set, off in `required`. */

@@ -7,10 +7,17 @@ import type { BenchJob, OnStart, QueueSystem, Session } from '../lib/queue-syste
 import { deleteRedisKeys, dropSchema } from './cleanup.js';
 import { openCompletionCounter } from './completion-counter.js';
 import { graphqlSubmit } from './graphql-submit.js';
+import { AccessService } from '../../src/access/index.js';
+import { createDatabase } from '../../src/store/database.js';
 
 export type Adapter = 'memory' | 'postgres' | 'redis';
-/** Through the library API (`service.submitJob`), or GraphQL over HTTP (`POST /graphql`). */
-export type Surface = 'library' | 'graphql';
+/**
+ * Through the library API (`service.submitJob`), or GraphQL over HTTP (`POST /graphql`): open (no
+ * credential, `AUTH_MODE=open`) or keyed (`AUTH_MODE=required`, an API key on every request).
+ */
+export type Surface = 'library' | 'graphql' | 'graphql-keyed';
+
+const SURFACE_SUFFIX: Record<Surface, string> = { library: '', graphql: ' (GraphQL)', 'graphql-keyed': ' (GraphQL, keyed)' };
 
 /** The largest job the bulk workload submits: one submitJob of this many tasks. */
 const BULK_CHUNK = 1_000;
@@ -26,10 +33,21 @@ let sessions = 0;
  */
 export function jobqlSystem(adapter: Adapter, surface: Surface, env: BenchEnvironment): QueueSystem {
   return {
-    name: `jobql ${adapter}${surface === 'graphql' ? ' (GraphQL)' : ''}`,
+    name: `jobql ${adapter}${SURFACE_SUFFIX[surface]}`,
     ours: true,
     open: ({ concurrency }) => openSession(adapter, surface, env, concurrency),
   };
+}
+
+/** A key with `submit` for the session's tenant, made as `npm run keys -- create` makes one. */
+async function benchKey(env: BenchEnvironment, schema: string): Promise<string> {
+  const db = createDatabase({ connectionString: env.databaseUrl, schema, maxConnections: 1 });
+  try {
+    const access = new AccessService({ db, mode: 'required', keyCacheMs: 2_000, jobTokenDefaultSeconds: 900, jobTokenMaxSeconds: 86_400 });
+    return (await access.createKey({ tenant: 'bench', scopes: ['submit'] })).secret;
+  } finally {
+    await db.destroy();
+  }
 }
 
 class Gate {
@@ -51,8 +69,17 @@ function benchTask(gate: Gate, onStart: { current: OnStart }): AnyTaskDefinition
   });
 }
 
-async function start(env: BenchEnvironment, schema: string, adapter: Adapter, role: ProcessRole, tasks: AnyTaskDefinition[], concurrency = 10): Promise<JobQl> {
+async function start(
+  env: BenchEnvironment,
+  schema: string,
+  adapter: Adapter,
+  role: ProcessRole,
+  tasks: AnyTaskDefinition[],
+  concurrency = 10,
+  authMode: 'open' | 'required' = 'open',
+): Promise<JobQl> {
   const config = loadConfig({
+    AUTH_MODE: authMode,
     DATABASE_URL: env.databaseUrl,
     DATABASE_SCHEMA: schema,
     QUEUE_ADAPTER: adapter,
@@ -73,10 +100,13 @@ async function openSession(adapter: Adapter, surface: Surface, env: BenchEnviron
   const onStart = { current: ((): void => {}) as OnStart };
   const task = benchTask(gate, onStart);
   // The memory adapter delivers inside one instance: it runs the worker from the start, gated.
-  const api = await start(env, schema, adapter, adapter === 'memory' ? 'all' : 'api', [task], concurrency);
+  const api = await start(env, schema, adapter, adapter === 'memory' ? 'all' : 'api', [task], concurrency, surface === 'graphql-keyed' ? 'required' : 'open');
   let worker: JobQl | undefined;
   const counter = openCompletionCounter(env, schema);
-  const submit = surface === 'graphql' ? graphqlSubmit(api.url) : (input: Parameters<JobQl['service']['submitJob']>[1]) => api.service.submitJob({ tenant: 'default' }, input);
+  const submit =
+    surface === 'library'
+      ? (input: Parameters<JobQl['service']['submitJob']>[1]) => api.service.submitJob({ tenant: 'default' }, input)
+      : graphqlSubmit(api.url, surface === 'graphql-keyed' ? await benchKey(env, schema) : undefined);
   const one = (job: BenchJob) => ({ type: 'bench.noop', payload: { seq: job.seq, sentAt: job.sentAt } });
 
   return {

@@ -114,6 +114,7 @@ export async function startJobQl(options: JobQlOptions): Promise<JobQl> {
       // Loaded only by the processes that serve it: a worker process is about 22 MB smaller
       // without the schema and the server's modules.
       const { buildGraphqlServer } = await import('../server/graphql-server.js');
+      const { BrowserPolicy } = await import('../server/browser-policy.js');
       const access = createConfiguredAccess(config, db);
       const server = buildGraphqlServer({
         service,
@@ -122,6 +123,16 @@ export async function startJobQl(options: JobQlOptions): Promise<JobQl> {
         introspection: config.GRAPHQL_INTROSPECTION,
         graphiql: config.GRAPHIQL,
         credentialCheckMs: CREDENTIAL_CHECK_MS,
+        browser: new BrowserPolicy({ origins: config.CORS_ORIGINS, allowLocalhost: config.AUTH_MODE === 'open' }),
+        armour: {
+          maxDepth: config.ARMOR_MAX_DEPTH,
+          maxAliases: config.ARMOR_MAX_ALIASES,
+          maxTokens: config.ARMOR_MAX_TOKENS,
+          maxDirectives: config.ARMOR_MAX_DIRECTIVES,
+          maxCost: config.ARMOR_MAX_COST,
+        },
+        maxBodyBytes: config.MAX_BODY_BYTES,
+        maxSubscriptionsPerConnection: config.MAX_SUBSCRIPTIONS_PER_CONNECTION,
       });
       url = await server.listen(config.PORT, config.HOST);
       // First on stop: no new requests while the worker drains.

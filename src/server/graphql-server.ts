@@ -1,9 +1,10 @@
 import { createServer, type Server } from 'node:http';
-import { createYoga, type YogaInitialContext } from 'graphql-yoga';
+import { createGraphQLError, createYoga, type YogaInitialContext } from 'graphql-yoga';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { ExecutionArgs } from 'graphql';
+import type { DocumentNode, ExecutionArgs, GraphQLError } from 'graphql';
 import type { Logger } from 'pino';
 import { createContext, schema } from '../../schema/index.js';
 import { listenAt, trackSockets } from './http-listener.js';
@@ -13,6 +14,9 @@ import type { JobService } from '../service/index.js';
 import type { AccessService, Principal } from '../access/index.js';
 import { UnauthenticatedError } from '../errors/index.js';
 import { CredentialWatch } from './credential-watch.js';
+import { armourPlugins, type ArmourLimits } from './armour.js';
+import { withBodyLimit } from './body-limit.js';
+import { useSecurityHeaders, type BrowserPolicy } from './browser-policy.js';
 
 export interface GraphqlServerOptions {
   readonly service: JobService;
@@ -24,6 +28,12 @@ export interface GraphqlServerOptions {
   readonly graphiql: boolean;
   /** How often open WebSockets' keys and tokens are checked again; a revoked key's end within this after its lookup expires. */
   readonly credentialCheckMs: number;
+  /** The browser pages that may call (CORS and the WebSocket's Origin). */
+  readonly browser: BrowserPolicy;
+  readonly armour: ArmourLimits;
+  /** The largest body or WebSocket message. */
+  readonly maxBodyBytes: number;
+  readonly maxSubscriptionsPerConnection: number;
 }
 
 export interface GraphqlServer {
@@ -38,6 +48,9 @@ const ENDPOINT = '/graphql';
 const CLOSE_UNAUTHORIZED = 4401;
 const CLOSE_FORBIDDEN = 4403;
 
+/** No `instanceof`: graphql may be loaded twice (see mask-error.ts). */
+const isGraphQLError = (error: unknown): error is GraphQLError => typeof error === 'object' && error !== null && 'extensions' in error && 'locations' in error;
+
 /** Enveloped execute/subscribe travel to graphql-ws through the root value. */
 interface EnvelopedRoot {
   execute: (args: ExecutionArgs) => unknown;
@@ -47,6 +60,8 @@ interface EnvelopedRoot {
 /** What a WebSocket connection keeps: who opened it (authenticated once, at connection_init). */
 type ConnectionExtra = {
   principal?: Principal;
+  /** The ids of the operations it has running. */
+  operations?: Set<string>;
 };
 
 /**
@@ -63,10 +78,18 @@ export function buildGraphqlServer(options: GraphqlServerOptions): GraphqlServer
     graphqlEndpoint: ENDPOINT,
     context: async (initial: YogaInitialContext & ConnectionExtra) =>
       createContext({ service, access }, initial.principal ?? (await access.authenticate(initial.request.headers.get('authorization') ?? undefined))),
-    graphiql: options.graphiql ? { subscriptionsProtocol: 'WS', title: 'jobql' } : false,
+    // GraphiQL's assets come inline from the package: the page loads with no other host reachable.
+    graphiql: options.graphiql ? { subscriptionsProtocol: 'WS', title: 'jobql', headers: '{"authorization": "Bearer "}' } : false,
+    renderGraphiQL,
     landingPage: false,
+    cors: options.browser.cors,
     maskedErrors: { maskError },
-    plugins: [useSharedEventExecution(), ...(options.introspection ? [] : [useDisableIntrospection()])],
+    plugins: [
+      useSecurityHeaders(),
+      ...armourPlugins(options.armour),
+      useSharedEventExecution(),
+      ...(options.introspection ? [] : [useDisableIntrospection()]),
+    ],
     logging: {
       debug: (...args) => options.logger.debug(args.map(String).join(' ')),
       info: (...args) => options.logger.info(args.map(String).join(' ')),
@@ -74,9 +97,17 @@ export function buildGraphqlServer(options: GraphqlServerOptions): GraphqlServer
       error: (...args) => options.logger.error(args.map(String).join(' ')),
     },
   });
-  const http: Server = createServer(yoga);
+  const http: Server = createServer(withBodyLimit(options.maxBodyBytes, yoga));
   const sockets = trackSockets(http);
-  const wss = new WebSocketServer({ server: http, path: ENDPOINT });
+  const wss = new WebSocketServer({
+    server: http,
+    path: ENDPOINT,
+    // A larger message closes the socket (1009) before it is parsed.
+    maxPayload: options.maxBodyBytes,
+    // A browser page of an origin that may not call cannot open one either.
+    verifyClient: ({ origin }: { origin?: string }, callback: (allowed: boolean, code?: number, message?: string) => void) =>
+      options.browser.allows(origin) ? callback(true) : callback(false, 403, 'Origin not allowed'),
+  });
   const watch = new CredentialWatch<WebSocket>(access, options.credentialCheckMs, (socket) =>
     socket.close(CLOSE_UNAUTHORIZED, 'Unauthorized: the key was revoked or the token expired'),
   );
@@ -96,9 +127,20 @@ export function buildGraphqlServer(options: GraphqlServerOptions): GraphqlServer
         }
       },
       onClose: (ctx) => watch.remove(ctx.extra.socket),
+      onComplete: (ctx, id) => void ctx.extra.operations?.delete(id),
+      onError: (ctx, id) => void ctx.extra.operations?.delete(id),
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args) as never,
       subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args) as never,
-      onSubscribe: async (ctx, _id, params) => {
+      onSubscribe: async (ctx, id, params) => {
+        const operations = (ctx.extra.operations ??= new Set());
+        if (operations.size >= options.maxSubscriptionsPerConnection) {
+          return [
+            createGraphQLError(`This connection already runs ${operations.size} operations, the limit (MAX_SUBSCRIPTIONS_PER_CONNECTION)`, {
+              extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' },
+            }),
+          ];
+        }
+        operations.add(id);
         const enveloped = yoga.getEnveloped({
           ...ctx,
           req: ctx.extra.request,
@@ -106,9 +148,19 @@ export function buildGraphqlServer(options: GraphqlServerOptions): GraphqlServer
           params,
           principal: ctx.extra.principal,
         });
-        const document = enveloped.parse(params.query);
+        let document: DocumentNode;
+        try {
+          document = enveloped.parse(params.query);
+        } catch (error) {
+          operations.delete(id);
+          if (isGraphQLError(error)) return [error];
+          throw error;
+        }
         const errors = enveloped.validate(enveloped.schema, document);
-        if (errors.length > 0) return errors;
+        if (errors.length > 0) {
+          operations.delete(id);
+          return errors;
+        }
         return {
           schema: enveloped.schema,
           operationName: params.operationName ?? null,

@@ -34,6 +34,14 @@ describe('loadConfig', () => {
       JOB_TOKEN_MAX_SECONDS: 86_400,
       GRAPHQL_INTROSPECTION: true,
       GRAPHIQL: true,
+      CORS_ORIGINS: [],
+      MAX_BODY_BYTES: 4_194_304,
+      MAX_SUBSCRIPTIONS_PER_CONNECTION: 100,
+      ARMOR_MAX_DEPTH: 12,
+      ARMOR_MAX_ALIASES: 15,
+      ARMOR_MAX_TOKENS: 2_000,
+      ARMOR_MAX_DIRECTIVES: 20,
+      ARMOR_MAX_COST: 20_000,
     });
   });
 
@@ -47,6 +55,12 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ NODE_ENV: 'production', AUTH_MODE: 'open', HOST: '127.0.0.1' })).toThrow(/NODE_ENV=production/);
     expect(loadConfig({ HOST: '0.0.0.0', AUTH_ALLOW_OPEN: 'true' })).toMatchObject({ AUTH_MODE: 'open', HOST: '0.0.0.0' });
     expect(loadConfig({ HOST: '::1' }).HOST).toBe('::1');
+  });
+
+  it('takes browser origins as exact origins only', () => {
+    expect(loadConfig({ CORS_ORIGINS: 'https://app.example.com, http://localhost:3000' }).CORS_ORIGINS).toEqual(['https://app.example.com', 'http://localhost:3000']);
+    expect(() => loadConfig({ CORS_ORIGINS: 'https://app.example.com/path' })).toThrow(/must be an origin/);
+    expect(() => loadConfig({ CORS_ORIGINS: '*' })).toThrow(/CORS_ORIGINS/);
   });
 
   it('refuses a key cache that would let a revoked key live past 5 s, and two JWT key sources', () => {
