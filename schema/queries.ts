@@ -1,5 +1,6 @@
 import { resolveCursorConnection } from '@pothos/plugin-relay';
 import { builder } from './builder.js';
+import { ValidationError } from '../src/errors/index.js';
 import { JobStatusEnum } from './types/enums.js';
 import { JobRef } from './types/job.js';
 import { TaskRef } from './types/task.js';
@@ -49,8 +50,8 @@ builder.queryField('jobs', (t) =>
               ...(args.createdAfter ? { createdAfter: args.createdAfter } : {}),
               ...(args.createdBefore ? { createdBefore: args.createdBefore } : {}),
             },
-            ...(after ? { after: decodeJobCursor(after) } : {}),
-            ...(before ? { before: decodeJobCursor(before) } : {}),
+            ...(after ? { after: decodeJobCursor(after, 'after') } : {}),
+            ...(before ? { before: decodeJobCursor(before, 'before') } : {}),
             limit,
             inverted,
           }),
@@ -62,9 +63,14 @@ function encodeJobCursor(job: JobRecord): string {
   return Buffer.from(`${job.createdAt.toISOString()}|${job.id}`).toString('base64url');
 }
 
-function decodeJobCursor(cursor: string): JobCursor {
-  const [createdAt, id] = Buffer.from(cursor, 'base64url').toString().split('|');
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A cursor of this connection, or a ValidationError: nothing else reaches the store. */
+function decodeJobCursor(cursor: string, argument: 'after' | 'before'): JobCursor {
+  const [createdAt, id, ...rest] = Buffer.from(cursor, 'base64url').toString().split('|');
   const date = new Date(createdAt ?? '');
-  if (!id || Number.isNaN(date.getTime())) throw new Error(`Invalid cursor: ${cursor}`);
+  if (!id || !UUID.test(id) || rest.length > 0 || Number.isNaN(date.getTime())) {
+    throw ValidationError.field(argument, `"${cursor.slice(0, 60)}" is not a cursor of this connection`);
+  }
   return { createdAt: date, id };
 }

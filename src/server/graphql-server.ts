@@ -14,6 +14,7 @@ import type { JobService } from '../service/index.js';
 import type { AccessService, Principal } from '../access/index.js';
 import { UnauthenticatedError } from '../errors/index.js';
 import { CredentialWatch } from './credential-watch.js';
+import { shapeError, shapeResult, useErrorShape } from './error-shape.js';
 import { armourPlugins, type ArmourLimits } from './armour.js';
 import { withBodyLimit } from './body-limit.js';
 import { useSecurityHeaders, type BrowserPolicy } from './browser-policy.js';
@@ -85,6 +86,7 @@ export function buildGraphqlServer(options: GraphqlServerOptions): GraphqlServer
     cors: options.browser.cors,
     maskedErrors: { maskError },
     plugins: [
+      useErrorShape(),
       useSecurityHeaders(),
       ...armourPlugins(options.armour),
       useSharedEventExecution(),
@@ -128,7 +130,10 @@ export function buildGraphqlServer(options: GraphqlServerOptions): GraphqlServer
       },
       onClose: (ctx) => watch.remove(ctx.extra.socket),
       onComplete: (ctx, id) => void ctx.extra.operations?.delete(id),
-      onError: (ctx, id) => void ctx.extra.operations?.delete(id),
+      onError: (ctx, id, _payload, errors) => {
+        ctx.extra.operations?.delete(id);
+        return errors.map((error) => shapeError(error.toJSON()));
+      },
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args) as never,
       subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args) as never,
       onSubscribe: async (ctx, id, params) => {
@@ -172,6 +177,7 @@ export function buildGraphqlServer(options: GraphqlServerOptions): GraphqlServer
       },
       onNext: (ctx, _id, _payload, _args, result) => {
         if (result.errors?.some((error) => error.extensions?.['code'] === 'FORBIDDEN')) ctx.extra.socket.close(CLOSE_FORBIDDEN, 'Forbidden');
+        return result.errors?.length ? shapeResult(result) : undefined;
       },
     },
     wss,

@@ -3,20 +3,23 @@ import type { NewJob, NewTask } from '../store/insert-job.js';
 import type { TaskRegistry } from '../tasks/task-registry.js';
 import { validatePayload } from '../tasks/validate-payload.js';
 import { checkTaskGraph } from '../domain/task-graph.js';
+import { unstorableIssues } from './storable-values.js';
 import { LIMITS, submitJobInputSchema, type SubmitJobInput } from './submit-input.js';
 
 const DEFAULT_MAX_ATTEMPTS = 3;
 
 /**
  * Turns a submission into the rows to write, or throws one ValidationError listing every problem
- * (unknown task types, payloads their schema refuses, sizes and ranges). Nothing is written before
- * this has passed.
+ * (text PostgreSQL cannot store, unknown task types, payloads their schema refuses, sizes and
+ * ranges). Nothing is written before this has passed.
  */
 export async function validateSubmission(
   input: SubmitJobInput,
   registry: TaskRegistry,
   options: { readonly maxTasksPerJob: number; readonly now: Date },
 ): Promise<NewJob> {
+  const unstorable = unstorableIssues(input);
+  if (unstorable.length > 0) throw new ValidationError(unstorable);
   const parsed = submitJobInputSchema(options.maxTasksPerJob).safeParse(input);
   if (!parsed.success) {
     throw new ValidationError(parsed.error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message })));

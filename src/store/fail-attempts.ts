@@ -21,6 +21,8 @@ import type { TaskRecord } from './records.js';
 export interface FailureItem extends AttemptRef {
   readonly error: TaskErrorValue;
   readonly outcome: FailureOutcome;
+  /** When the attempt ended: the instant `outcome` was worked out from, so a backoff counts from it. */
+  readonly finishedAt: Date;
 }
 
 export interface FailedBatch extends WrittenEvents {
@@ -28,7 +30,7 @@ export interface FailedBatch extends WrittenEvents {
   readonly tasks: Map<string, TaskRecord>;
 }
 
-type EndedRow = TaskRecord & { readonly previousUnits: unknown; readonly batchEvents: unknown };
+type EndedRow = TaskRecord & { readonly previousUnits: unknown; readonly attemptFinishedAt: unknown; readonly batchEvents: unknown };
 
 export async function failAttempts(db: Db, items: readonly FailureItem[], notify?: StatementNotify): Promise<FailedBatch> {
   if (items.length === 0) return { tasks: new Map(), events: [], sentEvents: [] };
@@ -41,14 +43,15 @@ export async function failAttempts(db: Db, items: readonly FailureItem[], notify
       run_at: item.outcome.runAt.toISOString(),
       attempt_base: item.outcome.attemptBase,
       error: item.error,
+      finished_at: item.finishedAt.toISOString(),
     })),
   );
   const { rows } = await sql<EndedRow>`${PREPARED}
     with recursive locked as (
-      select t.id, t.progress_units as previous_units, w.status as next_status, w.run_at as next_run_at, w.attempt_base, w.error
+      select t.id, t.progress_units as previous_units, w.status as next_status, w.run_at as next_run_at, w.attempt_base, w.error, w.finished_at
       from tasks t
       join jsonb_to_recordset(${itemsJson}::jsonb)
-        as w(id uuid, attempt int, status text, run_at timestamptz, attempt_base int, error jsonb) on w.id = t.id
+        as w(id uuid, attempt int, status text, run_at timestamptz, attempt_base int, error jsonb, finished_at timestamptz) on w.id = t.id
       where t.status = 'RUNNING' and t.attempt = w.attempt
       order by t.job_id, t.dependency_rank
       for update of t
@@ -56,13 +59,13 @@ export async function failAttempts(db: Db, items: readonly FailureItem[], notify
       update tasks set status = l.next_status, error = l.error, lease_expires_at = null,
         worker_id = case when l.next_status = 'FAILED' then tasks.worker_id end,
         run_at = case when l.next_status = 'FAILED' then tasks.run_at else l.next_run_at end,
-        finished_at = case when l.next_status = 'FAILED' then ${now}::timestamptz end,
+        finished_at = case when l.next_status = 'FAILED' then l.finished_at end,
         attempt_base = l.attempt_base, progress_units = 0, updated_at = ${now}
       from locked l
       where tasks.id = l.id
-      returning tasks.*, l.previous_units
+      returning tasks.*, l.previous_units, l.finished_at as attempt_finished_at
     ), attempts as (
-      update task_attempts set status = 'FAILED', error = ended.error, finished_at = ${now}
+      update task_attempts set status = 'FAILED', error = ended.error, finished_at = ended.attempt_finished_at
       from ended
       where task_attempts.task_id = ended.id and task_attempts.number = ended.attempt
     ), ${cancelDependantsCtes('ended', now)}, changes as (
@@ -75,6 +78,6 @@ export async function failAttempts(db: Db, items: readonly FailureItem[], notify
     ), ${jobBookkeepingCtes(now)}
     select ended.*, ${batchEventsColumn(notify)} from ended`.execute(db);
   const tasks = new Map<string, TaskRecord>();
-  for (const { previousUnits: _units, batchEvents: _events, ...task } of rows) tasks.set(task.id, task);
+  for (const { previousUnits: _units, attemptFinishedAt: _at, batchEvents: _events, ...task } of rows) tasks.set(task.id, task);
   return { tasks, ...writtenEvents(notify, batchEvents(rows)) };
 }

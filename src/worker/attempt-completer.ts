@@ -69,8 +69,9 @@ export class AttemptCompleter {
   /** Writes an attempt's end without success, where `failureOutcome` sends its task. */
   async fail(task: TaskRecord, error: TaskErrorValue, failure: AttemptFailure): Promise<void> {
     const { bus, db } = this.options;
-    const outcome = failureOutcome(task, failure, new Date());
-    const item = { taskId: task.id, attempt: task.attempt, error, outcome };
+    const finishedAt = new Date();
+    const outcome = failureOutcome(task, failure, finishedAt);
+    const item = { taskId: task.id, attempt: task.attempt, error, outcome, finishedAt };
     const ended = await this.storeWrite(() => failAttempts(db, [item], bus.statementNotify));
     publishWritten(bus, ended);
     await this.enqueue(deliveriesOf(ended.tasks.values()));

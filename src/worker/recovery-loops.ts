@@ -104,7 +104,7 @@ async function reapExpiredLeases(options: RecoveryOptions): Promise<number> {
     const policy = policies.get(ref.taskId);
     if (!policy) return [];
     const error = { code: 'LEASE_EXPIRED', message: `The worker running attempt ${ref.attempt} stopped renewing its lease` };
-    return [{ ...ref, error, outcome: failureOutcome(policy, {}, now) }];
+    return [{ ...ref, error, outcome: failureOutcome(policy, {}, now), finishedAt: now }];
   });
   const ended = await failAttempts(options.db, items, options.bus.statementNotify);
   publishWritten(options.bus, ended);

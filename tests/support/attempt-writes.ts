@@ -57,8 +57,9 @@ async function endWithoutSuccess(
 ): Promise<AttemptEnd | undefined> {
   const policy = (await retryPolicies(db, [ref])).get(ref.taskId);
   if (!policy) return undefined;
-  const outcome = failureOutcome(policy, failure, new Date());
-  const batch = await failAttempts(db, [{ taskId: ref.taskId, attempt: ref.attempt, error: ref.error, outcome }]);
+  const finishedAt = new Date();
+  const outcome = failureOutcome(policy, failure, finishedAt);
+  const batch = await failAttempts(db, [{ taskId: ref.taskId, attempt: ref.attempt, error: ref.error, outcome, finishedAt }]);
   const task = batch.tasks.get(ref.taskId);
   return task ? { task, events: batch.events, released: [] } : undefined;
 }
