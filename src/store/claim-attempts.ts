@@ -60,6 +60,9 @@ export function claimedAttemptColumns(notify: StatementNotify | undefined): RawB
  * after (waiting and fresh RUNNING tasks count 0).
  */
 export function claimAttemptCtes(refsTable: RawBuilder<unknown>, now: Date, params: AttemptClaimParams): RawBuilder<unknown> {
+  // `now` was read before the statement waited for a connection; a task it finds may have been
+  // released by a commit after that, so an attempt starts no earlier than the statement itself.
+  const startedAt = sql`greatest(${now}::timestamptz, statement_timestamp())`;
   return sql`locked as (
       select t.id, t.status as previous_status from tasks t
       join ${refsTable} on w.id = t.id
@@ -68,14 +71,14 @@ export function claimAttemptCtes(refsTable: RawBuilder<unknown>, now: Date, para
       for update of t
     ), claimed as (
       update tasks set status = 'RUNNING', attempt = tasks.attempt + 1, worker_id = ${params.workerId},
-        lease_expires_at = ${new Date(now.getTime() + params.leaseMs)}, started_at = coalesce(tasks.started_at, ${now}),
+        lease_expires_at = ${new Date(now.getTime() + params.leaseMs)}, started_at = coalesce(tasks.started_at, ${startedAt}),
         error = null, progress = null, updated_at = ${now}
       from locked
       where tasks.id = locked.id
       returning tasks.*, locked.previous_status
     ), attempts as (
       insert into task_attempts (task_id, number, status, worker_id, started_at)
-      select id, attempt, 'RUNNING', ${params.workerId}, ${now} from claimed
+      select id, attempt, 'RUNNING', ${params.workerId}, ${startedAt} from claimed
     ), changes as (
       select job_id, id as task_id, dependency_rank as ord, previous_status as from_status, 'RUNNING'::text as to_status,
         0::int8 as units_delta, 'TASK_STARTED'::text as event_type,
