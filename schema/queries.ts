@@ -1,6 +1,7 @@
 import { resolveCursorConnection } from '@pothos/plugin-relay';
 import { builder } from './builder.js';
 import { ValidationError } from '../src/errors/index.js';
+import { isUuid } from '../src/domain/uuid.js';
 import { JobStatusEnum } from './types/enums.js';
 import { JobRef } from './types/job.js';
 import { TaskRef } from './types/task.js';
@@ -63,13 +64,11 @@ function encodeJobCursor(job: JobRecord): string {
   return Buffer.from(`${job.createdAt.toISOString()}|${job.id}`).toString('base64url');
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** A cursor of this connection, or a ValidationError: nothing else reaches the store. */
 function decodeJobCursor(cursor: string, argument: 'after' | 'before'): JobCursor {
   const [createdAt, id, ...rest] = Buffer.from(cursor, 'base64url').toString().split('|');
   const date = new Date(createdAt ?? '');
-  if (!id || !UUID.test(id) || rest.length > 0 || Number.isNaN(date.getTime())) {
+  if (!id || !isUuid(id) || rest.length > 0 || Number.isNaN(date.getTime())) {
     throw ValidationError.field(argument, `"${cursor.slice(0, 60)}" is not a cursor of this connection`);
   }
   return { createdAt: date, id };

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { isTenantName, type Tenancy } from '../domain/tenancy.js';
+import { isUuid } from '../domain/uuid.js';
 import { NotFoundError, UnauthenticatedError, ValidationError } from '../errors/index.js';
 import type { Db } from '../store/database.js';
 import { insertApiKey, listApiKeys, revokeApiKey } from '../store/api-keys.js';
@@ -33,7 +34,6 @@ export interface NewApiKey {
   readonly secret: string;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Who may call, and as whom: turns a request's credential into a principal, makes job tokens,
@@ -101,7 +101,7 @@ export class AccessService {
     if (!Number.isInteger(seconds) || seconds < 1 || seconds > jobTokenMaxSeconds) {
       throw ValidationError.field('expiresInSeconds', `must be a whole number of seconds from 1 to ${jobTokenMaxSeconds}`);
     }
-    const [job] = UUID.test(jobId) ? await jobsByIds(this.options.db, tenancy, [jobId]) : [];
+    const [job] = isUuid(jobId) ? await jobsByIds(this.options.db, tenancy, [jobId]) : [];
     if (!job) throw new NotFoundError('Job', jobId);
     const expiresAt = new Date(Date.now() + seconds * 1_000);
     return { token: await this.jobTokens.sign(job.tenantId, job.id, expiresAt), expiresAt };
@@ -130,7 +130,7 @@ export class AccessService {
 
   /** Every API process refuses the key within `keyCacheMs`. NotFoundError for an unknown id. */
   async revokeKey(id: string): Promise<ApiKeyRecord> {
-    const key = UUID.test(id) ? await revokeApiKey(this.options.db, id, new Date()) : undefined;
+    const key = isUuid(id) ? await revokeApiKey(this.options.db, id, new Date()) : undefined;
     if (!key) throw new NotFoundError('ApiKey', id);
     return key;
   }

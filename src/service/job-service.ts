@@ -18,6 +18,7 @@ import type { SubmitJobInput } from './submit-input.js';
 import { validateSubmission } from './validate-submission.js';
 import type { JobEvent } from '../domain/job-event.js';
 import { isTenantName, type Tenancy } from '../domain/tenancy.js';
+import { isUuid } from '../domain/uuid.js';
 
 export interface JobServiceOptions {
   readonly db: Db;
@@ -41,8 +42,6 @@ interface KeyClaim {
 /** Each round past the first follows a commit by a rival submission, so two nearly always do. */
 const MAX_KEY_ROUNDS = 3;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const isUuid = (id: string): boolean => UUID.test(id);
 
 /**
  * What clients can ask of the system: submit, cancel, retry, read and watch. The GraphQL
