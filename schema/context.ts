@@ -15,7 +15,14 @@ export interface Context {
   readonly service: JobService;
   readonly access: AccessService;
   readonly principal: Principal;
+  /** The caller's allowance of submitted tasks (the server's rate limit). */
+  readonly quota: TaskQuota;
   loaders: RequestLoaders;
+}
+
+export interface TaskQuota {
+  /** Counts `count` tasks the caller submits; throws RateLimitError past its rate. */
+  take(count: number): Promise<void>;
 }
 
 export interface RequestLoaders {
@@ -77,6 +84,10 @@ function splitPages<T extends { jobId: string }>(requests: readonly PageRequest[
   return requests.map((r) => rows.filter((row) => row.jobId === r.jobId && index(row) >= r.offset && index(row) < r.offset + r.limit));
 }
 
-export function createContext(services: { readonly service: JobService; readonly access: AccessService }, principal: Principal): Context {
-  return { ...services, principal, loaders: createLoaders(services.service, principal.tenancy) };
+export function createContext(
+  services: { readonly service: JobService; readonly access: AccessService },
+  principal: Principal,
+  quota: TaskQuota,
+): Context {
+  return { ...services, principal, quota, loaders: createLoaders(services.service, principal.tenancy) };
 }

@@ -13,5 +13,5 @@ import './mutations/create-job-token.js';
 import './subscriptions/watch-job.js';
 
 export const schema = builder.toSchema({ sortSchema: true });
-export type { Context } from './context.js';
+export type { Context, TaskQuota } from './context.js';
 export { createContext } from './context.js';

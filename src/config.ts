@@ -130,6 +130,24 @@ export const configSchema = z.object({
   ARMOR_MAX_TOKENS: int(2_000, 10),
   ARMOR_MAX_DIRECTIVES: int(20, 0),
   ARMOR_MAX_COST: int(20_000, 10),
+  /**
+   * Per caller (an API key, a JWT's subject, a job token's job; by address in `open` mode or
+   * without a valid credential) and API process: requests (an HTTP request, a WebSocket's
+   * connection and each operation on it), and tasks submitted. 0: no limit.
+   */
+  RATE_LIMIT_REQUESTS_PER_MINUTE: int(12_000, 0),
+  RATE_LIMIT_TASKS_PER_MINUTE: int(600_000, 0),
+  /** The API's own pool, beside the worker's: requests never take the worker's connections. */
+  API_POOL_SIZE: int(10, 1),
+  /** How many of those one request (or one subscription event) may hold at once. */
+  API_CONNECTIONS_PER_REQUEST: int(2, 1),
+  /** Any statement of the API's pool that runs longer is cancelled, and its request answers STATEMENT_TIMEOUT. */
+  API_STATEMENT_TIMEOUT_MS: int(5_000, 100),
+  /**
+   * A JSON file of `{ "<hash>": "<document>" }` (graphql-codegen's persisted documents): when set,
+   * only those operations run, sent as `{"documentId": "<hash>"}` or `extensions.persistedQuery`.
+   */
+  PERSISTED_OPERATIONS: z.string().min(1).optional(),
   /** Schema introspection; on in `open` mode unless set, off in `required`. */
   GRAPHQL_INTROSPECTION: flag,
   /** GraphiQL at the endpoint; on in `open` mode unless set, off in `required`. */
@@ -188,6 +206,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     .refine((config) => config.AUTH_JWKS_URL === undefined || config.AUTH_JWT_SECRET === undefined, {
       message: 'give AUTH_JWKS_URL or AUTH_JWT_SECRET, not both',
       path: ['AUTH_JWT_SECRET'],
+    })
+    .refine((config) => config.RATE_LIMIT_TASKS_PER_MINUTE === 0 || config.RATE_LIMIT_TASKS_PER_MINUTE >= config.MAX_TASKS_PER_JOB, {
+      message: 'must be 0 (no limit) or at least MAX_TASKS_PER_JOB, so that the largest job can be submitted',
+      path: ['RATE_LIMIT_TASKS_PER_MINUTE'],
+    })
+    .refine((config) => config.API_CONNECTIONS_PER_REQUEST <= config.API_POOL_SIZE, {
+      message: 'must not exceed API_POOL_SIZE',
+      path: ['API_CONNECTIONS_PER_REQUEST'],
     })
     .refine((config) => config.JOB_TOKEN_DEFAULT_SECONDS <= config.JOB_TOKEN_MAX_SECONDS, {
       message: 'must not exceed JOB_TOKEN_MAX_SECONDS',

@@ -1,4 +1,4 @@
-import { AuthorizationError, IdempotencyConflictError, ValidationError } from '../../src/errors/index.js';
+import { AuthorizationError, IdempotencyConflictError, RateLimitError, ValidationError } from '../../src/errors/index.js';
 import { builder } from '../builder.js';
 import { BackoffTypeEnum } from '../types/enums.js';
 import { JobRef } from '../types/job.js';
@@ -54,13 +54,16 @@ builder.mutationField('submitJob', (t) =>
     authScopes: { submit: true },
     args: { input: t.arg({ type: SubmitJobInputRef, required: true }) },
     errors: {
-      types: [ValidationError, IdempotencyConflictError, AuthorizationError],
+      types: [ValidationError, IdempotencyConflictError, AuthorizationError, RateLimitError],
       result: { name: 'SubmitJobSuccess' },
       union: { name: 'SubmitJobResult' },
       dataField: { name: 'job' },
     },
     // `metadata` arrives as any JSON; the service checks it is an object before writing anything.
-    resolve: (_root, { input }, context) => context.service.submitJob(context.principal.tenancy, withoutNulls(input) as SubmitJobInput),
+    resolve: async (_root, { input }, context) => {
+      await context.quota.take(input.tasks.length);
+      return context.service.submitJob(context.principal.tenancy, withoutNulls(input) as SubmitJobInput);
+    },
   }),
 );
 

@@ -4,6 +4,7 @@ import {
   InvalidStateError,
   JobQlError,
   NotFoundError,
+  RateLimitError,
   ValidationError,
   type FieldIssue,
 } from '../../src/errors/index.js';
@@ -78,6 +79,16 @@ builder.objectType(AuthorizationError, {
   interfaces: [ErrorInterface],
   fields: (t) => ({
     requiredScopes: t.stringList({ description: 'Any one of these scopes would have allowed it.', resolve: (error) => [...error.requiredScopes] }),
+  }),
+});
+
+builder.objectType(RateLimitError, {
+  name: 'RateLimitError',
+  description: 'The caller went past its rate (of requests, or of submitted tasks). Nothing was written; the same call succeeds after `retryAfterMs`.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    retryAfterMs: t.exposeInt('retryAfterMs'),
+    perMinute: t.exposeInt('perMinute', { description: 'The limit: this many per minute for each caller.' }),
   }),
 });
 

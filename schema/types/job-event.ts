@@ -13,13 +13,17 @@ function encodeEventId(event: Pick<JobEvent, 'jobId' | 'seq'>): string {
   return encodeGlobalID(EVENT_TYPENAME, `${event.jobId}:${event.seq}`);
 }
 
+/** Events are numbered in a PostgreSQL `integer`: a larger number names no event. */
+const MAX_EVENT_SEQ = 2 ** 31 - 1;
+
 /** The job and sequence number an event ID names, or undefined when it is not an event ID. */
 export function decodeEventId(id: string): { jobId: string; seq: number } | undefined {
   try {
     const { typename, id: raw } = decodeGlobalID(id);
     const match = /^(.+):(\d+)$/.exec(raw);
     if (typename !== EVENT_TYPENAME || !match?.[1] || !match[2]) return undefined;
-    return { jobId: match[1], seq: Number(match[2]) };
+    const seq = Number(match[2]);
+    return seq <= MAX_EVENT_SEQ ? { jobId: match[1], seq } : undefined;
   } catch {
     return undefined;
   }

@@ -9,3 +9,4 @@ export { codedError } from './coded-error.js';
 export { NonRetryableError, isNonRetryable } from './non-retryable-error.js';
 export { UnauthenticatedError } from './unauthenticated-error.js';
 export { AuthorizationError } from './authorization-error.js';
+export { RateLimitError, type RateLimited } from './rate-limit-error.js';

@@ -23,6 +23,8 @@ export interface PoolOptions {
   /** A schema to put first on the search path: each test file gets its own. */
   readonly schema?: string;
   readonly maxConnections?: number;
+  /** Every statement on the pool's connections is cancelled after this long (PostgreSQL's `statement_timeout`). */
+  readonly statementTimeoutMs?: number;
 }
 
 export function createPool(options: PoolOptions): pg.Pool {
@@ -33,7 +35,11 @@ export function createPool(options: PoolOptions): pg.Pool {
     // keepalive notices a peer that vanished without closing its connections.
     connectionTimeoutMillis: 10_000,
     keepAlive: true,
-    options: [...(options.schema ? [`-c search_path=${options.schema},public`] : []), `-c plan_cache_mode=${PLAN_CACHE_MODE}`].join(' '),
+    options: [
+      ...(options.schema ? [`-c search_path=${options.schema},public`] : []),
+      `-c plan_cache_mode=${PLAN_CACHE_MODE}`,
+      ...(options.statementTimeoutMs ? [`-c statement_timeout=${options.statementTimeoutMs}`] : []),
+    ].join(' '),
   });
   // An idle client whose server went away emits 'error'; the pool drops it and makes a new one.
   pool.on('error', () => {});

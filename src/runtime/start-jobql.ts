@@ -65,8 +65,11 @@ export async function startJobQl(options: JobQlOptions): Promise<JobQl> {
     stack.push(() => adapter.close());
     const bus = await createConfiguredEventBus(config, database, logger);
     stack.push(() => bus.close());
+    // The callers' statements run on a pool of their own, with a statement timeout; the worker,
+    // the adapter and the bus keep the other one.
+    const requestsDb = role === 'worker' ? db : database.openPool({ maxConnections: config.API_POOL_SIZE, statementTimeoutMs: config.API_STATEMENT_TIMEOUT_MS });
     const service = new JobService({
-      db,
+      db: requestsDb,
       adapter,
       bus,
       registry,
@@ -115,7 +118,8 @@ export async function startJobQl(options: JobQlOptions): Promise<JobQl> {
       // without the schema and the server's modules.
       const { buildGraphqlServer } = await import('../server/graphql-server.js');
       const { BrowserPolicy } = await import('../server/browser-policy.js');
-      const access = createConfiguredAccess(config, db);
+      const { PersistedOperations } = await import('../server/persisted-operations.js');
+      const access = createConfiguredAccess(config, requestsDb);
       const server = buildGraphqlServer({
         service,
         access,
@@ -133,6 +137,9 @@ export async function startJobQl(options: JobQlOptions): Promise<JobQl> {
         },
         maxBodyBytes: config.MAX_BODY_BYTES,
         maxSubscriptionsPerConnection: config.MAX_SUBSCRIPTIONS_PER_CONNECTION,
+        rateLimits: { requestsPerMinute: config.RATE_LIMIT_REQUESTS_PER_MINUTE, tasksPerMinute: config.RATE_LIMIT_TASKS_PER_MINUTE },
+        connectionsPerRequest: config.API_CONNECTIONS_PER_REQUEST,
+        persistedOperations: config.PERSISTED_OPERATIONS ? await PersistedOperations.load(config.PERSISTED_OPERATIONS) : undefined,
       });
       url = await server.listen(config.PORT, config.HOST);
       // First on stop: no new requests while the worker drains.

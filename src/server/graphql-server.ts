@@ -11,13 +11,17 @@ import { listenAt, trackSockets } from './http-listener.js';
 import { maskError } from './mask-error.js';
 import { useSharedEventExecution } from './shared-event-execution.js';
 import type { JobService } from '../service/index.js';
-import type { AccessService, Principal } from '../access/index.js';
+import type { AccessService } from '../access/index.js';
 import { UnauthenticatedError } from '../errors/index.js';
 import { CredentialWatch } from './credential-watch.js';
 import { shapeError, shapeResult, useErrorShape } from './error-shape.js';
 import { armourPlugins, type ArmourLimits } from './armour.js';
 import { withBodyLimit } from './body-limit.js';
 import { useSecurityHeaders, type BrowserPolicy } from './browser-policy.js';
+import { Admission, type Admitted } from './admission.js';
+import { RateLimits, type RateLimitSettings } from './rate-limits.js';
+import { withConnectionShare } from './connection-share.js';
+import type { PersistedOperations } from './persisted-operations.js';
 
 export interface GraphqlServerOptions {
   readonly service: JobService;
@@ -35,6 +39,11 @@ export interface GraphqlServerOptions {
   /** The largest body or WebSocket message. */
   readonly maxBodyBytes: number;
   readonly maxSubscriptionsPerConnection: number;
+  readonly rateLimits: RateLimitSettings;
+  /** How many of the pool's connections one request (or subscription event) may hold at once. */
+  readonly connectionsPerRequest: number;
+  /** When set, only these operations run. */
+  readonly persistedOperations?: PersistedOperations | undefined;
 }
 
 export interface GraphqlServer {
@@ -45,12 +54,15 @@ export interface GraphqlServer {
 
 const ENDPOINT = '/graphql';
 
-/** graphql-ws close codes: no valid credential, and a credential without the scope needed. */
+/** graphql-ws close codes: no valid credential, a credential without the scope needed, past the request rate. */
 const CLOSE_UNAUTHORIZED = 4401;
 const CLOSE_FORBIDDEN = 4403;
+const CLOSE_RATE_LIMITED = 4429;
 
 /** No `instanceof`: graphql may be loaded twice (see mask-error.ts). */
 const isGraphQLError = (error: unknown): error is GraphQLError => typeof error === 'object' && error !== null && 'extensions' in error && 'locations' in error;
+
+const addressOf = (request: { readonly socket: { readonly remoteAddress?: string | undefined } }): string => request.socket.remoteAddress ?? 'unknown';
 
 /** Enveloped execute/subscribe travel to graphql-ws through the root value. */
 interface EnvelopedRoot {
@@ -58,9 +70,9 @@ interface EnvelopedRoot {
   subscribe: (args: ExecutionArgs) => unknown;
 }
 
-/** What a WebSocket connection keeps: who opened it (authenticated once, at connection_init). */
+/** What a WebSocket connection keeps: who opened it (admitted once, at connection_init). */
 type ConnectionExtra = {
-  principal?: Principal;
+  admitted?: Admitted;
   /** The ids of the operations it has running. */
   operations?: Set<string>;
 };
@@ -74,11 +86,15 @@ type ConnectionExtra = {
  */
 export function buildGraphqlServer(options: GraphqlServerOptions): GraphqlServer {
   const { service, access } = options;
+  const admission = new Admission(access, new RateLimits(options.rateLimits));
   const yoga = createYoga<Record<string, unknown>>({
     schema,
     graphqlEndpoint: ENDPOINT,
-    context: async (initial: YogaInitialContext & ConnectionExtra) =>
-      createContext({ service, access }, initial.principal ?? (await access.authenticate(initial.request.headers.get('authorization') ?? undefined))),
+    context: (initial: YogaInitialContext & ConnectionExtra) => {
+      const admitted = initial.admitted ?? admission.of(initial.request);
+      if (admitted.principal === undefined) throw admitted.refusal ?? new UnauthenticatedError();
+      return createContext({ service: withConnectionShare(service, options.connectionsPerRequest), access }, admitted.principal, admitted.quota);
+    },
     // GraphiQL's assets come inline from the package: the page loads with no other host reachable.
     graphiql: options.graphiql ? { subscriptionsProtocol: 'WS', title: 'jobql', headers: '{"authorization": "Bearer "}' } : false,
     renderGraphiQL,
@@ -86,8 +102,10 @@ export function buildGraphqlServer(options: GraphqlServerOptions): GraphqlServer
     cors: options.browser.cors,
     maskedErrors: { maskError },
     plugins: [
+      admission.plugin(),
       useErrorShape(),
       useSecurityHeaders(),
+      ...(options.persistedOperations ? [options.persistedOperations.plugin()] : []),
       ...armourPlugins(options.armour),
       useSharedEventExecution(),
       ...(options.introspection ? [] : [useDisableIntrospection()]),
@@ -117,16 +135,18 @@ export function buildGraphqlServer(options: GraphqlServerOptions): GraphqlServer
     {
       onConnect: async (ctx) => {
         const authorization = ctx.connectionParams?.['authorization'];
-        try {
-          const principal = await access.authenticate(typeof authorization === 'string' ? authorization : undefined);
-          ctx.extra.principal = principal;
-          watch.add(ctx.extra.socket, principal);
-          return true;
-        } catch (error) {
-          if (!(error instanceof UnauthenticatedError)) throw error;
+        const admitted = await admission.admit(typeof authorization === 'string' ? authorization : undefined, addressOf(ctx.extra.request));
+        if (admitted.limited) {
+          ctx.extra.socket.close(CLOSE_RATE_LIMITED, `Rate limited: retry in ${Math.ceil(admitted.limited.retryAfterMs / 1000)} s`);
+          return false;
+        }
+        if (admitted.principal === undefined) {
           ctx.extra.socket.close(CLOSE_UNAUTHORIZED, 'Unauthorized');
           return false;
         }
+        ctx.extra.admitted = admitted;
+        watch.add(ctx.extra.socket, admitted.principal);
+        return true;
       },
       onClose: (ctx) => watch.remove(ctx.extra.socket),
       onComplete: (ctx, id) => void ctx.extra.operations?.delete(id),
@@ -137,6 +157,10 @@ export function buildGraphqlServer(options: GraphqlServerOptions): GraphqlServer
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args) as never,
       subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args) as never,
       onSubscribe: async (ctx, id, params) => {
+        // Each operation counts as a request of the connection's caller.
+        const limited = await ctx.extra.admitted?.another();
+        if (limited) return [createGraphQLError(limited.message, { extensions: { code: limited.code, retryAfterMs: limited.retryAfterMs } })];
+        // Counted and taken with no await between, so that operations arriving together cannot all pass.
         const operations = (ctx.extra.operations ??= new Set());
         if (operations.size >= options.maxSubscriptionsPerConnection) {
           return [
@@ -151,11 +175,12 @@ export function buildGraphqlServer(options: GraphqlServerOptions): GraphqlServer
           req: ctx.extra.request,
           socket: ctx.extra.socket,
           params,
-          principal: ctx.extra.principal,
+          admitted: ctx.extra.admitted,
         });
         let document: DocumentNode;
         try {
-          document = enveloped.parse(params.query);
+          // A persisted operation's client sends an empty query (graphql-ws wants a string) and its id.
+          document = enveloped.parse(options.persistedOperations ? options.persistedOperations.documentOf(params) : params.query);
         } catch (error) {
           operations.delete(id);
           if (isGraphQLError(error)) return [error];

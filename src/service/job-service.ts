@@ -145,9 +145,10 @@ export class JobService {
     const { bus, db, adapter } = this.options;
     const retried = await retryTask(db, checkedTenancy(tenancy), taskId, bus.statementNotify);
     publishWritten(bus, retried);
-    // A BLOCKED task gets its delivery when its last dependency succeeds.
+    // A BLOCKED task gets its delivery when its last dependency succeeds. The delivery is written
+    // through the service's own pool, as every statement a caller's request makes.
     const deliveries = deliveriesOf([retried.task]);
-    if (deliveries.length > 0) await adapter.enqueue({ deliveries });
+    if (deliveries.length > 0) await adapter.enqueue({ deliveries, executor: db });
     return retried.task;
   }
 

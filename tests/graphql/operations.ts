@@ -45,6 +45,10 @@ export const SubmitJob = graphql(`
           status
         }
       }
+      ... on RateLimitError {
+        retryAfterMs
+        perMinute
+      }
     }
   }
 `);

@@ -42,7 +42,20 @@ describe('loadConfig', () => {
       ARMOR_MAX_TOKENS: 2_000,
       ARMOR_MAX_DIRECTIVES: 20,
       ARMOR_MAX_COST: 20_000,
+      RATE_LIMIT_REQUESTS_PER_MINUTE: 12_000,
+      RATE_LIMIT_TASKS_PER_MINUTE: 600_000,
+      API_POOL_SIZE: 10,
+      API_CONNECTIONS_PER_REQUEST: 2,
+      API_STATEMENT_TIMEOUT_MS: 5_000,
     });
+  });
+
+  it('refuses a task rate below the largest job, and a request share above the pool', () => {
+    expect(() => loadConfig({ RATE_LIMIT_TASKS_PER_MINUTE: '500' })).toThrow(/RATE_LIMIT_TASKS_PER_MINUTE: must be 0 \(no limit\) or at least MAX_TASKS_PER_JOB/);
+    expect(loadConfig({ RATE_LIMIT_TASKS_PER_MINUTE: '500', MAX_TASKS_PER_JOB: '500' }).RATE_LIMIT_TASKS_PER_MINUTE).toBe(500);
+    expect(loadConfig({ RATE_LIMIT_TASKS_PER_MINUTE: '0', RATE_LIMIT_REQUESTS_PER_MINUTE: '0' })).toMatchObject({ RATE_LIMIT_TASKS_PER_MINUTE: 0, RATE_LIMIT_REQUESTS_PER_MINUTE: 0 });
+    expect(() => loadConfig({ API_POOL_SIZE: '2', API_CONNECTIONS_PER_REQUEST: '3' })).toThrow(/API_CONNECTIONS_PER_REQUEST: must not exceed API_POOL_SIZE/);
+    expect(() => loadConfig({ API_STATEMENT_TIMEOUT_MS: '10' })).toThrow(/API_STATEMENT_TIMEOUT_MS/);
   });
 
   it('requires credentials, listens on every interface and hides the schema with NODE_ENV=production', () => {

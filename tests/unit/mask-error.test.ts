@@ -22,4 +22,16 @@ describe('maskError', () => {
       expect(masked.extensions).toMatchObject({ code: 'INTERNAL_SERVER_ERROR', unexpected: true });
     }
   });
+
+  it('names the database limits a request met, with 503, and no SQL text', () => {
+    const timeout = Object.assign(new Error('canceling statement due to statement timeout'), { code: '57014' });
+    const masked = maskError(asResolverError(timeout), 'Unexpected error.', false) as GraphQLError;
+    expect(masked.extensions).toEqual({ code: 'STATEMENT_TIMEOUT', http: { status: 503 } });
+    expect(masked.path).toEqual(['jobProgress']);
+    const busy = maskError(asResolverError(new Error('timeout exceeded when trying to connect')), 'Unexpected error.', false) as GraphQLError;
+    expect(busy.extensions).toEqual({ code: 'DATABASE_BUSY', http: { status: 503 } });
+    // Another cancellation (an operator's pg_cancel_backend) is not a limit of ours.
+    const cancelled = Object.assign(new Error('canceling statement due to user request'), { code: '57014' });
+    expect((maskError(asResolverError(cancelled), 'Unexpected error.', false) as GraphQLError).extensions).toMatchObject({ code: 'INTERNAL_SERVER_ERROR' });
+  });
 });

@@ -1,0 +1,19 @@
+import { JobQlError } from './job-ql-error.js';
+
+/** What a rate limit counts: the caller's requests, or the tasks it submits. */
+export type RateLimited = 'requests' | 'tasks';
+
+/** The caller went past its rate (RATE_LIMIT_*_PER_MINUTE). Nothing was written. */
+export class RateLimitError extends JobQlError {
+  override readonly name = 'RateLimitError';
+  readonly code = 'RATE_LIMITED';
+
+  constructor(
+    readonly limited: RateLimited,
+    readonly perMinute: number,
+    /** How long until the same call would be allowed. */
+    readonly retryAfterMs: number,
+  ) {
+    super(`Too many ${limited}: at most ${perMinute} per minute for each caller; retry in ${Math.ceil(retryAfterMs / 1000)} s`);
+  }
+}
