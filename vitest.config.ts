@@ -1,5 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
+/** Run alone, after everything else: it loads both cores, and measures a server's memory and latency. */
+const LOAD_TESTS = ['tests/fault/hostile-load.test.ts'];
+
 export default defineConfig({
   resolve: {
     // Node loads graphql's CommonJS build (its package names no ES entry Node reads); vite would pick
@@ -8,11 +11,14 @@ export default defineConfig({
     alias: [{ find: /^graphql$/, replacement: 'graphql/index.js' }],
   },
   test: {
-    include: ['tests/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // Two cores: the end-to-end and fault tests each start servers of their own.
     maxWorkers: 2,
     globalSetup: ['tests/support/global-setup.ts'],
+    projects: [
+      { extends: true, test: { name: 'suite', include: ['tests/**/*.test.ts'], exclude: LOAD_TESTS, sequence: { groupOrder: 0 } } },
+      { extends: true, test: { name: 'load', include: LOAD_TESTS, sequence: { groupOrder: 1 } } },
+    ],
   },
 });

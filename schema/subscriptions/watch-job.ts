@@ -1,5 +1,6 @@
 import type { JobEvent } from '../../src/domain/job-event.js';
 import { NotFoundError, ValidationError } from '../../src/errors/index.js';
+import { stoppable } from '../../src/service/index.js';
 import { builder } from '../builder.js';
 import { createLoaders, type Context } from '../context.js';
 import { parseGlobalId } from '../global-id.js';
@@ -22,23 +23,30 @@ builder.subscriptionField('jobProgress', (t) =>
   }),
 );
 
-/** `JobService.watchJob` with global IDs, and fresh loaders for each event it yields. */
-async function* streamJobEvents(context: Context, globalJobId: string, after: string | undefined): AsyncGenerator<JobEvent> {
-  const jobId = parseGlobalId(globalJobId, 'Job', 'jobId');
-  let afterSeq = 0;
-  if (after !== undefined) {
-    const cursor = decodeEventId(after);
-    if (!cursor || cursor.jobId !== jobId) throw ValidationError.field('after', `"${after}" is not the ID of an event of this job`);
-    afterSeq = cursor.seq;
-  }
-  try {
-    for await (const event of context.service.watchJob(context.principal.tenancy, jobId, { afterSeq })) {
-      context.loaders = createLoaders(context.service, context.principal.tenancy);
-      yield event;
+/**
+ * `JobService.watchJob` with global IDs, and fresh loaders for each event it yields. Stoppable
+ * (see stoppable.ts): when the client goes away, the service's watch is ended at once.
+ */
+function streamJobEvents(context: Context, globalJobId: string, after: string | undefined): AsyncGenerator<JobEvent> {
+  return stoppable(async function* (stopped) {
+    const jobId = parseGlobalId(globalJobId, 'Job', 'jobId');
+    let afterSeq = 0;
+    if (after !== undefined) {
+      const cursor = decodeEventId(after);
+      if (!cursor || cursor.jobId !== jobId) throw ValidationError.field('after', `"${after}" is not the ID of an event of this job`);
+      afterSeq = cursor.seq;
     }
-  } catch (error) {
-    // The client named the job by its global ID.
-    if (error instanceof NotFoundError && error.entity === 'Job' && error.id === jobId) throw new NotFoundError('Job', globalJobId);
-    throw error;
-  }
+    const events = context.service.watchJob(context.principal.tenancy, jobId, { afterSeq });
+    stopped.addEventListener('abort', () => void events.return(undefined), { once: true });
+    try {
+      for await (const event of events) {
+        context.loaders = createLoaders(context.service, context.principal.tenancy);
+        yield event;
+      }
+    } catch (error) {
+      // The client named the job by its global ID.
+      if (error instanceof NotFoundError && error.entity === 'Job' && error.id === jobId) throw new NotFoundError('Job', globalJobId);
+      throw error;
+    }
+  });
 }

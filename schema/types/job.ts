@@ -1,4 +1,4 @@
-import { resolveOffsetConnection } from '@pothos/plugin-relay';
+import { offsetPage } from './offset-page.js';
 import { rollUpJobProgress } from '../../src/domain/progress-roll-up.js';
 import { builder } from '../builder.js';
 import { JobStatusEnum } from './enums.js';
@@ -33,13 +33,13 @@ export const JobRef = builder.loadableNode('Job', {
       type: TaskRef,
       description: 'The tasks in the order they were submitted.',
       resolve: (job, args, context) =>
-        resolveOffsetConnection({ args }, ({ offset, limit }) => context.loaders.taskPage.load({ jobId: job.id, offset, limit })),
+        offsetPage(args, ({ offset, limit }) => context.loaders.taskPage.load({ jobId: job.id, offset, limit })),
     }),
     events: t.connection({
       type: JobEventRef,
       description: 'What happened to the job and its tasks, oldest first.',
       resolve: (job, args, context) =>
-        resolveOffsetConnection({ args }, ({ offset, limit }) => context.loaders.eventPage.load({ jobId: job.id, offset, limit })),
+        offsetPage(args, ({ offset, limit }) => context.loaders.eventPage.load({ jobId: job.id, offset, limit })),
     }),
   }),
 });

@@ -65,7 +65,8 @@ export class AccessService {
    * credential that is not valid.
    */
   async authenticate(authorization: string | undefined): Promise<Principal> {
-    const credential = authorization?.replace(/^\s*bearer\s+/i, '').trim();
+    // `Bearer` with nothing after it (GraphiQL's header before a key is pasted; HTTP trims the space) is no credential.
+    const credential = authorization?.replace(/^\s*bearer(?:\s+|$)/i, '').trim();
     if (credential === undefined || credential === '') {
       if (this.options.mode === 'open') return OPEN_PRINCIPAL;
       throw new UnauthenticatedError();

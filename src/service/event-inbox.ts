@@ -9,6 +9,7 @@ export class EventInbox<T> {
   private readonly items: T[] = [];
   private wake: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private closed = false;
 
   constructor(private readonly idleMs: number) {}
 
@@ -17,7 +18,9 @@ export class EventInbox<T> {
     this.resume();
   }
 
+  /** Undefined at once when closed. */
   async next(): Promise<T | undefined> {
+    if (this.closed) return undefined;
     if (this.items.length === 0) {
       await new Promise<void>((resolve) => {
         this.wake = resolve;
@@ -28,8 +31,9 @@ export class EventInbox<T> {
     return this.items.shift();
   }
 
-  /** Stops the idle timer: what a consumer that is done calls. */
+  /** Stops the idle timer and ends a wait in progress: what a consumer that is done calls. */
   close(): void {
+    this.closed = true;
     clearTimeout(this.timer);
     this.resume();
   }

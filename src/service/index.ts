@@ -8,3 +8,4 @@ export type { JobRecord, TaskAttemptRecord, TaskRecord } from '../store/records.
 export { jobProgressSnapshot, jobTaskCounts } from '../store/records.js';
 export type { JobCursor, JobFilter, PageRequest } from '../store/reads.js';
 export { DEFAULT_TENANT, type Tenancy } from '../domain/tenancy.js';
+export { stoppable } from './stoppable.js';

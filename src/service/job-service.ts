@@ -11,11 +11,13 @@ import { retryTask } from '../store/retry-task.js';
 import * as reads from '../store/reads.js';
 import type { PageRequest } from '../store/reads.js';
 import { watchJob } from './watch-job.js';
+import { stoppable } from './stoppable.js';
 import type { TaskRegistry } from '../tasks/task-registry.js';
 import { deliveriesOf, nextAttemptDelivery } from '../store/deliveries.js';
 import { submissionHash } from './submission-hash.js';
 import type { SubmitJobInput } from './submit-input.js';
 import { validateSubmission } from './validate-submission.js';
+import { unstorableIssues } from './storable-values.js';
 import type { JobEvent } from '../domain/job-event.js';
 import { isTenantName, type Tenancy } from '../domain/tenancy.js';
 import { isUuid } from '../domain/uuid.js';
@@ -156,10 +158,16 @@ export class JobService {
    * The job's events after the `afterSeq`-th (all of them when absent): the stored ones, then the
    * live ones, until the job is final (see watch-job.ts). Throws NotFoundError for an unknown job.
    */
-  async *watchJob(tenancy: Tenancy, jobId: string, options: { readonly afterSeq?: number } = {}): AsyncGenerator<JobEvent> {
-    this.assertId('Job', jobId);
+  watchJob(tenancy: Tenancy, jobId: string, options: { readonly afterSeq?: number } = {}): AsyncGenerator<JobEvent> {
     const { db, bus, watchResyncMs } = this.options;
-    yield* watchJob({ db, bus, resyncMs: watchResyncMs }, checkedTenancy(tenancy), jobId, options.afterSeq ?? 0);
+    const checked = (): Tenancy => {
+      this.assertId('Job', jobId);
+      return checkedTenancy(tenancy);
+    };
+    // Its return() ends it at once, also while it waits for an event: a client that went away leaves nothing behind.
+    return stoppable(async function* (stopped) {
+      yield* watchJob({ db, bus, resyncMs: watchResyncMs }, checked(), jobId, options.afterSeq ?? 0, stopped);
+    });
   }
 
   /*
@@ -196,6 +204,9 @@ export class JobService {
   }
 
   async listJobs(tenancy: Tenancy, params: Parameters<typeof reads.listJobs>[2]): Promise<JobRecord[]> {
+    // A filter's text goes into a statement as it is: one PostgreSQL cannot take is refused here.
+    const issues = unstorableIssues({ name: params.filter.name, queue: params.filter.queue });
+    if (issues.length > 0) throw new ValidationError(issues);
     return reads.listJobs(this.options.db, checkedTenancy(tenancy), params);
   }
 

@@ -22,9 +22,10 @@ const REPLAY_PAGE = 1_000;
  * bus, with no gap and no duplicate, until the job reaches a final status. The live events are
  * the very objects the bus handed every listener, so that subscribers sharing a query can share
  * their execution (src/server/shared-event-execution.ts). Throws NotFoundError for a job that
- * does not exist.
+ * does not exist. It ends, its listener and timer gone, once `stopped` fires, even while it
+ * waits for an event (see stoppable.ts).
  */
-export async function* watchJob(source: WatchSource, tenancy: Tenancy, jobId: string, afterSeq: number): AsyncGenerator<JobEvent> {
+export async function* watchJob(source: WatchSource, tenancy: Tenancy, jobId: string, afterSeq: number, stopped: AbortSignal): AsyncGenerator<JobEvent> {
   const [job] = await jobsByIds(source.db, tenancy, [jobId]);
   if (!job) throw new NotFoundError('Job', jobId);
   let lastSeq = afterSeq;
@@ -32,6 +33,9 @@ export async function* watchJob(source: WatchSource, tenancy: Tenancy, jobId: st
   // Listen before reading the store, so nothing committed in between is missed.
   const inbox = new EventInbox<JobEvent>(source.resyncMs);
   const unsubscribe = source.bus.subscribe(jobId, (event) => inbox.push(event));
+  // A consumer that is done (its client went away) ends the wait below.
+  const stop = () => inbox.close();
+  stopped.addEventListener('abort', stop, { once: true });
   // The job's status as the events sent so far leave it, when one of them said.
   let sentStatus: JobStatus | undefined;
   const sent = (event: JobEvent): JobEvent => {
@@ -68,6 +72,7 @@ export async function* watchJob(source: WatchSource, tenancy: Tenancy, jobId: st
 
     for (;;) {
       const event = await inbox.next();
+      if (stopped.aborted) return;
       if (event === undefined) {
         if (yield* catchUp({ endAtFinal: true })) return;
         continue;
@@ -80,6 +85,7 @@ export async function* watchJob(source: WatchSource, tenancy: Tenancy, jobId: st
       if (isEnd(event)) return;
     }
   } finally {
+    stopped.removeEventListener('abort', stop);
     unsubscribe();
     inbox.close();
   }

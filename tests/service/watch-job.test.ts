@@ -50,4 +50,18 @@ describe('JobService.watchJob', () => {
     expect(events.map((event) => event.seq)).toEqual(Array.from({ length: stored!.eventSeq }, (_, i) => i + 1));
     expect(events.at(-1)).toMatchObject({ type: 'JOB_STATUS_CHANGED', data: { jobStatus: 'CANCELLED' } });
   });
+
+  it('ends at once when its consumer returns while it waits for an event that does not come', async () => {
+    const job = await app.service.submitJob({ tenant: 'default' }, { name: 'quiet', tasks: [{ type: 'demo.echo', payload: 1, delayMs: 3_600_000 }] });
+    const [stored] = await app.service.jobsByIds({ tenant: 'default' }, [job.id]);
+    const watch = app.service.watchJob({ tenant: 'default' }, job.id);
+    for (let n = 0; n < stored!.eventSeq; n++) expect((await watch.next()).done).toBe(false);
+    // Nothing more will happen to the job: this waits, through resyncs that find nothing.
+    const waiting = watch.next();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const started = Date.now();
+    await expect(watch.return(undefined)).resolves.toEqual({ done: true, value: undefined });
+    await expect(waiting).resolves.toMatchObject({ done: true });
+    expect(Date.now() - started).toBeLessThan(200);
+  });
 });

@@ -39,6 +39,21 @@ describe('withConnectionShare', () => {
     await expect(shared.jobsByIds({ tenant: 't' }, [])).rejects.toThrow('boom');
   });
 
+  it('runs watchJob on the service itself, so that its own checks throw where it iterates', async () => {
+    class Watcher {
+      check(id: string): void {
+        if (id === 'bad') throw new Error('not found');
+      }
+      async *watchJob(_tenancy: unknown, id: string) {
+        this.check(id);
+        yield id;
+      }
+    }
+    const shared = withConnectionShare(new Watcher() as unknown as JobService, 1);
+    await expect(shared.watchJob({ tenant: 't' }, 'bad').next()).rejects.toThrow('not found');
+    expect((await shared.watchJob({ tenant: 't' }, 'good').next()).value).toBe('good');
+  });
+
   it('leaves watchJob a generator', async () => {
     const { service } = countingService();
     const events: unknown[] = [];
