@@ -12,7 +12,7 @@ import { maskError } from './mask-error.js';
 import { useSharedEventExecution } from './shared-event-execution.js';
 import type { JobService } from '../service/index.js';
 import type { AccessService } from '../access/index.js';
-import { UnauthenticatedError } from '../errors/index.js';
+import { JobQlError, UnauthenticatedError } from '../errors/index.js';
 import { CredentialWatch } from './credential-watch.js';
 import { shapeError, shapeResult, useErrorShape } from './error-shape.js';
 import { armourPlugins, type ArmourLimits } from './armour.js';
@@ -21,6 +21,7 @@ import { useSecurityHeaders, type BrowserPolicy } from './browser-policy.js';
 import { Admission, type Admitted } from './admission.js';
 import { RateLimits, type RateLimitSettings } from './rate-limits.js';
 import { withConnectionShare } from './connection-share.js';
+import { parseCaches } from './document-cache.js';
 import type { PersistedOperations } from './persisted-operations.js';
 
 export interface GraphqlServerOptions {
@@ -64,6 +65,10 @@ const isGraphQLError = (error: unknown): error is GraphQLError => typeof error =
 
 const addressOf = (request: { readonly socket: { readonly remoteAddress?: string | undefined } }): string => request.socket.remoteAddress ?? 'unknown';
 
+/** An error of ours that a request caused, thrown as it is or wrapped by graphql. */
+const isCallersError = (error: unknown): boolean =>
+  error instanceof JobQlError || (typeof error === 'object' && error !== null && (error as { originalError?: unknown }).originalError instanceof JobQlError);
+
 /** Enveloped execute/subscribe travel to graphql-ws through the root value. */
 interface EnvelopedRoot {
   execute: (args: ExecutionArgs) => unknown;
@@ -101,6 +106,7 @@ export function buildGraphqlServer(options: GraphqlServerOptions): GraphqlServer
     landingPage: false,
     cors: options.browser.cors,
     maskedErrors: { maskError },
+    parserAndValidationCache: parseCaches(),
     plugins: [
       admission.plugin(),
       useErrorShape(),
@@ -114,7 +120,8 @@ export function buildGraphqlServer(options: GraphqlServerOptions): GraphqlServer
       debug: (...args) => options.logger.debug(args.map(String).join(' ')),
       info: (...args) => options.logger.info(args.map(String).join(' ')),
       warn: (...args) => options.logger.warn(args.map(String).join(' ')),
-      error: (...args) => options.logger.error(args.map(String).join(' ')),
+      // yoga logs each error it masks: ours (a bad id, a missing credential) are the caller's, not the server's.
+      error: (...args) => (isCallersError(args[0]) ? options.logger.debug : options.logger.error).call(options.logger, args.map(String).join(' ')),
     },
   });
   const http: Server = createServer(withBodyLimit(options.maxBodyBytes, yoga));
