@@ -6,15 +6,13 @@ import { JobProgressRef } from './job-progress.js';
 import { ProgressRef, TaskRef } from './task.js';
 import { TaskErrorRef } from './task-error.js';
 import type { JobEvent } from '../../src/domain/job-event.js';
+import { MAX_STORED_INTEGER } from '../../src/domain/stored-integer.js';
 
 const EVENT_TYPENAME = 'JobEvent';
 
 function encodeEventId(event: Pick<JobEvent, 'jobId' | 'seq'>): string {
   return encodeGlobalID(EVENT_TYPENAME, `${event.jobId}:${event.seq}`);
 }
-
-/** Events are numbered in a PostgreSQL `integer`: a larger number names no event. */
-const MAX_EVENT_SEQ = 2 ** 31 - 1;
 
 /** The job and sequence number an event ID names, or undefined when it is not an event ID. */
 export function decodeEventId(id: string): { jobId: string; seq: number } | undefined {
@@ -23,7 +21,7 @@ export function decodeEventId(id: string): { jobId: string; seq: number } | unde
     const match = /^(.+):(\d+)$/.exec(raw);
     if (typename !== EVENT_TYPENAME || !match?.[1] || !match[2]) return undefined;
     const seq = Number(match[2]);
-    return seq <= MAX_EVENT_SEQ ? { jobId: match[1], seq } : undefined;
+    return seq <= MAX_STORED_INTEGER ? { jobId: match[1], seq } : undefined;
   } catch {
     return undefined;
   }

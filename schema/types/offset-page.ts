@@ -1,8 +1,6 @@
 import { cursorToOffset, resolveOffsetConnection } from '@pothos/plugin-relay';
+import { MAX_STORED_INTEGER } from '../../src/domain/stored-integer.js';
 import { ValidationError } from '../../src/errors/index.js';
-
-/** Positions and event numbers are PostgreSQL `integer`s: no offset past this names a row. */
-const MAX_OFFSET = 2 ** 31 - 1;
 
 interface OffsetArgs {
   readonly after?: string | null | undefined;
@@ -26,7 +24,7 @@ export function offsetPage<T>(args: OffsetArgs, load: (page: { offset: number; l
     } catch {
       offset = Number.NaN;
     }
-    if (!Number.isSafeInteger(offset) || offset < 0 || offset > MAX_OFFSET) {
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset > MAX_STORED_INTEGER) {
       throw ValidationError.field(argument, `"${cursor.slice(0, 60)}" is not a cursor of this connection`);
     }
   }

@@ -15,8 +15,8 @@ export interface Admitted {
   readonly quota: TaskQuota;
   /** Counts one more request of the same caller (an operation on its WebSocket). */
   another(): Promise<RateLimitError | undefined>;
-  /** The wait to announce (`Retry-After`), once a limit refused something of this request. */
-  readonly retryAfterMs: () => number | undefined;
+  /** The refusal to announce (`Retry-After`), once a limit refused something of this request. */
+  readonly refused: () => RateLimitError | undefined;
 }
 
 /**
@@ -43,16 +43,16 @@ export class Admission {
     }
     const key = rateKeyOf(principal, address);
     const limited = await this.limits.request(key);
-    let retryAfterMs = limited?.retryAfterMs;
+    let refused = limited;
     const quota: TaskQuota = {
       take: async (count) => {
-        const refused = await this.limits.submittedTasks(key, count);
-        if (refused === undefined) return;
-        retryAfterMs = refused.retryAfterMs;
-        throw refused;
+        const tooMany = await this.limits.submittedTasks(key, count);
+        if (tooMany === undefined) return;
+        refused = tooMany;
+        throw tooMany;
       },
     };
-    return { principal, refusal, limited, quota, another: () => this.limits.request(key), retryAfterMs: () => retryAfterMs };
+    return { principal, refusal, limited, quota, another: () => this.limits.request(key), refused: () => refused };
   }
 
   /** What `plugin` found of an HTTP request, for its context. */
@@ -76,17 +76,17 @@ export class Admission {
         const admitted = await this.admit(request.headers.get('authorization') ?? undefined, address);
         this.admitted.set(request, admitted);
         if (admitted.limited === undefined) return;
-        const { message, code, retryAfterMs } = admitted.limited;
+        const { message, code, retryAfterMs, retryAfterSeconds } = admitted.limited;
         endResponse(
           new fetchAPI.Response(JSON.stringify({ errors: [{ message, extensions: { code, retryAfterMs } }] }), {
             status: 429,
-            headers: { 'content-type': 'application/json; charset=utf-8', 'retry-after': String(Math.ceil(retryAfterMs / 1000)) },
+            headers: { 'content-type': 'application/json; charset=utf-8', 'retry-after': String(retryAfterSeconds) },
           }),
         );
       },
       onResponse: ({ request, response }) => {
-        const retryAfterMs = this.admitted.get(request)?.retryAfterMs();
-        if (retryAfterMs !== undefined && !response.headers.has('retry-after')) response.headers.set('retry-after', String(Math.ceil(retryAfterMs / 1000)));
+        const refused = this.admitted.get(request)?.refused();
+        if (refused !== undefined && !response.headers.has('retry-after')) response.headers.set('retry-after', String(refused.retryAfterSeconds));
       },
     };
   }

@@ -144,7 +144,7 @@ export function buildGraphqlServer(options: GraphqlServerOptions): GraphqlServer
         const authorization = ctx.connectionParams?.['authorization'];
         const admitted = await admission.admit(typeof authorization === 'string' ? authorization : undefined, addressOf(ctx.extra.request));
         if (admitted.limited) {
-          ctx.extra.socket.close(CLOSE_RATE_LIMITED, `Rate limited: retry in ${Math.ceil(admitted.limited.retryAfterMs / 1000)} s`);
+          ctx.extra.socket.close(CLOSE_RATE_LIMITED, `Rate limited: retry in ${admitted.limited.retryAfterSeconds} s`);
           return false;
         }
         if (admitted.principal === undefined) {

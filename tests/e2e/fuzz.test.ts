@@ -4,7 +4,8 @@ import WebSocket from 'ws';
 import { decodeGlobalID, encodeGlobalID } from '@pothos/plugin-relay';
 import { schema } from '../../schema/index.js';
 import { createDatabase, type Db } from '../../src/store/database.js';
-import { DocumentGenerator, seeded, type FuzzCase } from '../support/fuzz-documents.js';
+import { DocumentGenerator, type FuzzCase } from '../support/fuzz-documents.js';
+import { mulberry32 } from '../support/seeded-random.js';
 import { killAllJobQlProcesses, startJobQlProcess, type JobQlProcess } from '../support/jobql-process.js';
 import { submitOrThrow } from '../support/job-operations.js';
 import { dropSchema, newSchemaName, TEST_DATABASE_URL } from '../support/test-database.js';
@@ -131,7 +132,7 @@ describe('fuzzing the API with documents made from its schema', () => {
     ];
     const jobId = seededJobs[0]?.id ?? '';
     const taskId = seededJobs[0]?.taskIds[0] ?? '';
-    const random = seeded(SEED);
+    const random = mulberry32(SEED);
     const generator = new DocumentGenerator(schema, random, { own: seededJobs.flatMap((job) => [job.id, ...job.taskIds]) });
     const cases = [...classCases(jobId, taskId), ...generatedCases(generator, random)];
 

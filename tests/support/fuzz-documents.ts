@@ -29,18 +29,6 @@ export interface FuzzCase {
   readonly search?: string;
 }
 
-/** A small seeded generator (mulberry32), so that a failing case can be made again from its seed. */
-export function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Strings that have found bugs in servers: empty, huge, control bytes, lone surrogates, SQL and JSON look-alikes. */
 const HOSTILE_STRINGS = [
   '',

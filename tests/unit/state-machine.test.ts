@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '../support/seeded-random.js';
 import {
   JOB_STATUSES,
   TASK_STATUSES,
@@ -144,15 +145,3 @@ describe('deriveJobStatus', () => {
     }
   });
 });
-
-/** A small seeded PRNG (mulberry32): the same sequence every run. */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
