@@ -12,5 +12,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 COPY --from=build /app/dist ./dist
 ENV NODE_ENV=production HOST=0.0.0.0
+# The image's unprivileged user (uid 1000), as the Kubernetes manifests require.
+USER node
 # The API; the compose file runs workers from the same image with dist/src/worker-main.js.
 CMD ["node", "dist/src/server-main.js"]

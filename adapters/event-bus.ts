@@ -35,6 +35,8 @@ export interface EventBus {
   /** Asks whichever worker runs one of these tasks to abort it. */
   requestCancel(taskIds: readonly string[]): void;
   onCancelRequested(listener: (taskId: string) => void): () => void;
+  /** Whether it hears the other processes now (false while its connection is down). */
+  readonly listening: boolean;
   close(): Promise<void>;
 }
 

@@ -127,6 +127,8 @@ export interface QueueAdapter {
    * restarted empty or was flushed), so the worker can enqueue again what the store holds.
    */
   onDeliveriesLost(listener: () => void): () => void;
+  /** Where the adapter has a server of its own (not the store's): throws when that server does not answer. */
+  checkReachable?(): Promise<void>;
   /** Stops every consumer (letting in-flight deliveries settle) and releases connections. */
   close(): Promise<void>;
 }

@@ -3,6 +3,7 @@ import { inKeyOrder } from './types/loaded-by-id.js';
 import type { JobEvent } from '../src/domain/job-event.js';
 import type { JobService, PageRequest, TaskAttemptRecord, TaskRecord, Tenancy } from '../src/service/index.js';
 import type { AccessService, Principal } from '../src/access/index.js';
+import type { ProcessHealth } from '../src/health/process-health.js';
 
 /**
  * Per-request state of a GraphQL operation: the services, the only doors to what the system
@@ -14,6 +15,8 @@ import type { AccessService, Principal } from '../src/access/index.js';
 export interface Context {
   readonly service: JobService;
   readonly access: AccessService;
+  /** The answering process's readiness checks. */
+  readonly health: ProcessHealth;
   readonly principal: Principal;
   /** The caller's allowance of submitted tasks (the server's rate limit). */
   readonly quota: TaskQuota;
@@ -85,7 +88,7 @@ function splitPages<T extends { jobId: string }>(requests: readonly PageRequest[
 }
 
 export function createContext(
-  services: { readonly service: JobService; readonly access: AccessService },
+  services: { readonly service: JobService; readonly access: AccessService; readonly health: ProcessHealth },
   principal: Principal,
   quota: TaskQuota,
 ): Context {

@@ -5,6 +5,7 @@ import './types/task.js';
 import './types/job-event.js';
 import './types/job.js';
 import './queries.js';
+import './types/health.js';
 import './mutations/submit-job.js';
 import './mutations/retry-task.js';
 import './mutations/cancel-task.js';

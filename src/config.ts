@@ -94,7 +94,17 @@ export const configSchema = z.object({
   MAINTENANCE_INTERVAL_MS: int(60_000, 100),
   /** A jobProgress subscription that heard nothing for this long re-reads the store (bus loss guard). */
   SUBSCRIPTION_RESYNC_MS: int(5_000, 100),
+  /**
+   * When set, `/metrics` is served on this port (of METRICS_HOST) to anyone who reaches it, and not
+   * on PORT; unset, it is on PORT for an admin key of tenant `default` (anyone in `open` mode).
+   */
+  METRICS_PORT: z.coerce.number().int().min(0).optional(),
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  /** How long a starting process waits for a PostgreSQL that is down or still starting before it gives up. */
+  STARTUP_WAIT_MS: int(300_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `auto`: readable lines in a terminal outside production, JSON lines otherwise. */
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
   /**
    * `open`: no credential needed (one tenant, every scope; for a laptop), the default outside
    * production. `required`: every request proves who it is, the default with NODE_ENV=production.

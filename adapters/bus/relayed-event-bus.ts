@@ -23,6 +23,8 @@ export interface RelayedEventBus extends EventBus {
 export interface RelayTransport {
   /** Sends messages after everything sent before, and reports its own failures. */
   send(purpose: Purpose, messages: readonly string[]): void;
+  /** Whether its connection hears messages now. */
+  listening(): boolean;
   close(): Promise<void>;
 }
 
@@ -156,6 +158,9 @@ export function createRelayedEventBus(options: RelayOptions, connect: (inbound: 
     },
     onCancelRequested: (listener) => listeners.onCancelRequested(listener),
     ready: () => readiness,
+    get listening() {
+      return !closed && transport.listening();
+    },
     close() {
       closing ??= (async () => {
         closed = true;

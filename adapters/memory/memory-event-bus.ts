@@ -21,6 +21,7 @@ export function createMemoryEventBus(options: MemoryEventBusOptions = {}): Event
     subscribe: (jobId, listener) => listeners.subscribe(jobId, listener),
     requestCancel: (taskIds) => listeners.deliverCancel(taskIds),
     onCancelRequested: (listener) => listeners.onCancelRequested(listener),
+    listening: true,
     async close() {
       listeners.clear();
     },

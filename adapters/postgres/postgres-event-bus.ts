@@ -46,6 +46,7 @@ export function createPostgresEventBus(options: PostgresEventBusOptions): Relaye
       });
       return {
         send: (purpose, messages) => sender.send(channels[purpose], messages),
+        listening: () => listener.listening,
         async close() {
           // The caller may close `db` once this returns: the last NOTIFYs go first.
           await sender.flush();

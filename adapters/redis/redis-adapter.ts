@@ -137,6 +137,10 @@ export function createRedisAdapter(options: RedisAdapterOptions): RedisQueueAdap
     name: 'redis',
     capabilities: { priority: 'approximate', delayedDelivery: true, transactionalEnqueue: false, survivesConsumerDeath: true },
 
+    async checkReachable(): Promise<void> {
+      await producerClient.ping();
+    },
+
     async enqueue({ deliveries }: EnqueueParams): Promise<void> {
       if (state !== 'open') throw new Error('redis queue adapter is closed: cannot enqueue');
       deliveries.forEach(assertValidDelivery);

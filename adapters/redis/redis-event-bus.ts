@@ -35,6 +35,8 @@ export function createRedisEventBus(options: RedisEventBusOptions): RelayedEvent
         // One connection keeps commands in order, so these need not wait for each other.
         for (const message of messages) publisher.publish(channels[purpose], message).catch(inbound.report);
       },
+      // ioredis is 'ready' once connected; it subscribes again before anything else it sends.
+      listening: () => subscriber.status === 'ready',
       async close() {
         await Promise.all([closeConnection(publisher), closeConnection(subscriber)]);
       },

@@ -15,6 +15,11 @@ export type TaskStatus = (typeof TASK_STATUSES)[number];
 export const JOB_STATUSES = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'PARTIALLY_SUCCEEDED', 'FAILED', 'CANCELLED'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
+/** A job in one of these has no task left to run (until a retry). */
+export function isFinishedJobStatus(status: JobStatus): boolean {
+  return status !== 'QUEUED' && status !== 'RUNNING';
+}
+
 const TASK_TRANSITIONS: Readonly<Record<TaskStatus, readonly TaskStatus[]>> = {
   BLOCKED: ['QUEUED', 'SCHEDULED', 'CANCELLED'],
   QUEUED: ['RUNNING', 'SCHEDULED', 'CANCELLED'],

@@ -182,11 +182,13 @@ async function ensureOwnership(clusterDir: string, runAs: RunAs | undefined, log
  *   PostgreSQL): it is stale, so we delete it. PostgreSQL would treat a live
  *   pid of the same OS user as "another postmaster is running" and refuse.
  * - it is a postmaster on this very directory, left running by a run that was
- *   killed (SIGKILL of node does not reach the detached server): we stop it
- *   (fast shutdown) and start a fresh one, rather than reuse it. Reusing would
- *   mean adopting a server configured by someone else (port, flags, log file)
- *   that is not our child process, so we could not see it exit; restarting costs
- *   one shutdown checkpoint and gives exactly one postmaster we fully own.
+ *   killed. After a SIGKILL of node the owner watchdog stops the server within
+ *   about a second; this is for when the watchdog was killed too (or the machine
+ *   lost power mid-way). We stop it (fast shutdown) and start a fresh one, rather
+ *   than reuse it. Reusing would mean adopting a server configured by someone
+ *   else (port, flags, log file) that is not our child process, so we could not
+ *   see it exit; restarting costs one shutdown checkpoint and gives exactly one
+ *   postmaster we fully own.
  */
 async function clearLeftoverServer(clusterDir: string, log: (message: string) => void): Promise<void> {
   const pidFile = await readPidFile(clusterDir);

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { findFreePort, isPortFree, type PgBinaries, type RunAs } from './host.js';
+import { startOwnerWatchdog } from './owner-watchdog.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -177,6 +178,8 @@ export async function launch(options: {
       }
       throw new Error(detail ? `${toError(error).message}: ${detail}` : toError(error).message);
     }
+    // waitUntilReady saw the lock file name this pid, so it is set.
+    if (child.pid !== undefined) startOwnerWatchdog(process.pid, child.pid, clusterDir, log);
     let stopRequested = false;
     child.once('exit', (code, signal) => {
       if (!stopRequested) log(`PostgreSQL exited unexpectedly (${signal ?? `code ${code}`}); see ${logPath}`);
@@ -252,7 +255,7 @@ function stopperFor(child: ChildProcess): () => Promise<void> {
   let stopping: Promise<void> | undefined;
   const exited = (): boolean => child.exitCode !== null || child.signalCode !== null;
   // 'exit' handlers must be synchronous: just send the fast-shutdown signal.
-  // (Does not run on SIGKILL; the next start cleans up the orphan instead.)
+  // (Does not run on SIGKILL; the owner watchdog stops the server then.)
   const onProcessExit = (): void => {
     if (child.pid !== undefined && !exited()) child.kill('SIGINT');
   };

@@ -1,5 +1,5 @@
-import pino from 'pino';
 import { loadConfig, type ProcessRole } from '../config.js';
+import { createProcessLogger } from './process-logger.js';
 import { startJobQl } from './start-jobql.js';
 
 /**
@@ -9,7 +9,7 @@ import { startJobQl } from './start-jobql.js';
  */
 export async function runProcess(role: ProcessRole): Promise<void> {
   const config = loadConfig();
-  const logger = pino({ level: config.LOG_LEVEL });
+  const logger = await createProcessLogger(config);
   const app = await startJobQl({ config, role, logger }).catch((error: unknown) => {
     logger.fatal({ err: error }, 'jobql could not start');
     process.exit(1);

@@ -1,11 +1,19 @@
 import type { LogEvent } from 'kysely';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
+import { createProcessLogger } from './process-logger.js';
 import { heartbeatMs, roleProblem, type Config, type ProcessRole } from '../config.js';
 import { createConfiguredAdapter } from './configured-adapter.js';
 import { openConfiguredDatabase } from './configured-database.js';
 import { createConfiguredEventBus } from './configured-event-bus.js';
+import { withJobOutcomeLog } from './job-outcome-log.js';
 import { accessSummary, createConfiguredAccess } from './configured-access.js';
-import { buildHealthServer } from '../server/health-server.js';
+import { ProcessHealth } from '../health/process-health.js';
+import { processChecks } from '../health/process-checks.js';
+import { LIVE_PATH, METRICS_PATH, ProcessHttp, READY_PATH } from '../server/process-http.js';
+import { metricsEndpoint } from '../metrics/metrics-endpoint.js';
+import { ProcessMetrics } from '../metrics/process-metrics.js';
+import { DEFAULT_TENANT } from '../domain/tenancy.js';
+import type { AccessService } from '../access/index.js';
 import { JobService } from '../service/job-service.js';
 import { demoTasks } from '../tasks/demo-tasks.js';
 import type { AnyTaskDefinition } from '../tasks/define-task.js';
@@ -28,8 +36,10 @@ export interface JobQlOptions {
 }
 
 export interface JobQl {
-  /** The GraphQL endpoint (e.g. http://localhost:4000/graphql), or a worker's health URL. */
+  /** The GraphQL endpoint (e.g. http://localhost:4000/graphql), or a worker's liveness URL. */
   readonly url: string;
+  /** What `/health/ready` reports. */
+  readonly health: ProcessHealth;
   readonly service: JobService;
   /** Absent in an API-only process. */
   readonly worker: Worker | undefined;
@@ -38,36 +48,50 @@ export interface JobQl {
 }
 
 /**
- * A process of the given role: PostgreSQL (the given one, or an embedded one it starts), the
- * migrations, the queue adapter and event bus, then a worker and/or the GraphQL server.
+ * A process of the given role: its HTTP port first (the probes answer from then on, `ready` once
+ * everything below is), PostgreSQL (the given one, waited for while it cannot be reached, or an
+ * embedded one it starts), the migrations, the queue adapter and event bus, then a worker and/or
+ * the GraphQL server.
  */
 export async function startJobQl(options: JobQlOptions): Promise<JobQl> {
   const { config } = options;
   const role = options.role ?? 'all';
   const problem = roleProblem(config, role);
   if (problem !== undefined) throw new Error(`invalid configuration: ${problem}`);
-  const logger = (options.logger ?? pino({ level: config.LOG_LEVEL })).child({ role });
+  const logger = (options.logger ?? (await createProcessLogger(config))).child({ role });
   const stack: (() => Promise<void>)[] = [];
+  const health = new ProcessHealth();
+  const metrics = new ProcessMetrics();
   const stop = async (): Promise<void> => {
+    health.stopping();
     for (const step of stack.reverse()) await step().catch((error: unknown) => logger.error({ err: error }, 'stop step failed'));
     stack.length = 0;
   };
   try {
+    const http = new ProcessHttp(health, role === 'worker' ? 'NOT_FOUND' : 'STARTING');
+    const base = await http.listen(config.PORT, config.HOST);
+    stack.push(() => http.stop());
+    logger.info({ health: `${base}${READY_PATH}` }, `listening on ${base}; ${READY_PATH} answers 200 once started`);
     const database = await openConfiguredDatabase(config, {
       log: (message) => logger.info(message),
+      onWaiting: (reason) => {
+        health.starting(`waiting for PostgreSQL (${reason})`);
+        logger.warn(`PostgreSQL cannot be reached yet (${reason}); retrying`);
+      },
       ...(options.onQuery ? { onQuery: options.onQuery } : {}),
     });
     stack.push(database.close);
     const { db } = database;
+    metrics.reportPools(() => database.poolUse());
 
     const registry = new TaskRegistry([...demoTasks, ...(options.tasks ?? [])]);
     const adapter = await createConfiguredAdapter(config, database, logger);
     stack.push(() => adapter.close());
-    const bus = await createConfiguredEventBus(config, database, logger);
+    const bus = withJobOutcomeLog(await createConfiguredEventBus(config, database, logger), logger);
     stack.push(() => bus.close());
     // The callers' statements run on a pool of their own, with a statement timeout; the worker,
     // the adapter and the bus keep the other one.
-    const requestsDb = role === 'worker' ? db : database.openPool({ maxConnections: config.API_POOL_SIZE, statementTimeoutMs: config.API_STATEMENT_TIMEOUT_MS });
+    const requestsDb = role === 'worker' ? db : database.openPool({ name: 'api', maxConnections: config.API_POOL_SIZE, statementTimeoutMs: config.API_STATEMENT_TIMEOUT_MS });
     const service = new JobService({
       db: requestsDb,
       adapter,
@@ -99,6 +123,7 @@ export async function startJobQl(options: JobQlOptions): Promise<JobQl> {
         resultMaxBytes: config.RESULT_MAX_BYTES,
         maintenanceIntervalMs: config.MAINTENANCE_INTERVAL_MS,
         retention: { defaultMs: config.RETENTION_MS, byQueue: config.QUEUE_RETENTION_MS },
+        metrics,
       });
       // Pushed first: stop() also undoes a start that failed halfway.
       const starting = worker;
@@ -106,23 +131,41 @@ export async function startJobQl(options: JobQlOptions): Promise<JobQl> {
       await worker.start();
     }
 
+    for (const check of processChecks({ db, schema: database.schema, adapter, bus, worker })) health.add(check);
+    // The API's access service, or (in a worker) one made at the first scrape that needs it.
+    let access: AccessService | undefined;
+    const accessService = (): AccessService => (access ??= createConfiguredAccess(config, requestsDb));
+    if (config.METRICS_PORT === undefined) {
+      // Metrics show every tenant's queues and task types: the operator's tenant only.
+      const operator = async (authorization: string | undefined): Promise<boolean> => {
+        const principal = await accessService().authenticate(authorization);
+        return principal.tenancy.tenant === DEFAULT_TENANT && principal.scopes.has('admin');
+      };
+      http.serveMetrics(metricsEndpoint(metrics, operator));
+    } else {
+      const metricsHttp = new ProcessHttp(health, 'NOT_FOUND');
+      metricsHttp.serveMetrics(metricsEndpoint(metrics, undefined));
+      const metricsBase = await metricsHttp.listen(config.METRICS_PORT, config.METRICS_HOST);
+      stack.push(() => metricsHttp.stop());
+      logger.info({ metrics: `${metricsBase}${METRICS_PATH}` }, `metrics at ${metricsBase}${METRICS_PATH}, to anyone who reaches that address`);
+    }
     let url: string;
     if (role === 'worker') {
-      const running = worker;
-      const health = buildHealthServer(() => ({ healthy: true, role, workerId: running?.workerId }));
-      url = await health.listen(config.PORT, config.HOST);
-      stack.push(() => health.stop());
-      logger.info({ url, adapter: adapter.name }, 'jobql worker is ready');
+      url = `${base}${LIVE_PATH}`;
+      health.running();
+      logger.info({ url, adapter: adapter.name, workerId: worker?.workerId }, 'jobql worker is ready');
     } else {
       // Loaded only by the processes that serve it: a worker process is about 22 MB smaller
       // without the schema and the server's modules.
-      const { buildGraphqlServer } = await import('../server/graphql-server.js');
+      const { buildGraphqlServer, GRAPHQL_PATH } = await import('../server/graphql-server.js');
       const { BrowserPolicy } = await import('../server/browser-policy.js');
       const { PersistedOperations } = await import('../server/persisted-operations.js');
-      const access = createConfiguredAccess(config, requestsDb);
       const server = buildGraphqlServer({
+        metrics,
+        http: http.server,
+        health,
         service,
-        access,
+        access: accessService(),
         logger,
         introspection: config.GRAPHQL_INTROSPECTION,
         graphiql: config.GRAPHIQL,
@@ -141,13 +184,18 @@ export async function startJobQl(options: JobQlOptions): Promise<JobQl> {
         connectionsPerRequest: config.API_CONNECTIONS_PER_REQUEST,
         persistedOperations: config.PERSISTED_OPERATIONS ? await PersistedOperations.load(config.PERSISTED_OPERATIONS) : undefined,
       });
-      url = await server.listen(config.PORT, config.HOST);
+      http.serve(server.handle);
+      url = `${base}${GRAPHQL_PATH}`;
       // First on stop: no new requests while the worker drains.
-      stack.push(() => server.stop());
+      stack.push(() => {
+        http.serve(undefined);
+        return server.stop();
+      });
+      health.running();
       logger.info({ url, adapter: adapter.name, authMode: config.AUTH_MODE }, `jobql is ready at ${url}${config.GRAPHIQL ? ' (GraphiQL there)' : ''}`);
       logger.info(accessSummary(config));
     }
-    return { url, service, worker, stop };
+    return { url, health, service, worker, stop };
   } catch (error) {
     await stop();
     throw error;

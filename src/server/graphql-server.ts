@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import type { RequestListener, Server } from 'node:http';
 import { createGraphQLError, createYoga, type YogaInitialContext } from 'graphql-yoga';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
@@ -7,11 +7,11 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { DocumentNode, ExecutionArgs, GraphQLError } from 'graphql';
 import type { Logger } from 'pino';
 import { createContext, schema } from '../../schema/index.js';
-import { listenAt, trackSockets } from './http-listener.js';
 import { maskError } from './mask-error.js';
 import { useSharedEventExecution } from './shared-event-execution.js';
 import type { JobService } from '../service/index.js';
 import type { AccessService } from '../access/index.js';
+import type { ProcessHealth } from '../health/process-health.js';
 import { JobQlError, UnauthenticatedError } from '../errors/index.js';
 import { CredentialWatch } from './credential-watch.js';
 import { shapeError, shapeResult, useErrorShape } from './error-shape.js';
@@ -23,10 +23,15 @@ import { RateLimits, type RateLimitSettings } from './rate-limits.js';
 import { withConnectionShare } from './connection-share.js';
 import { parseCaches } from './document-cache.js';
 import type { PersistedOperations } from './persisted-operations.js';
+import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
+import type { ProcessMetrics } from '../metrics/process-metrics.js';
 
 export interface GraphqlServerOptions {
   readonly service: JobService;
   readonly access: AccessService;
+  readonly health: ProcessHealth;
+  /** Where operations are counted and timed, and open subscriptions shown. */
+  readonly metrics: ProcessMetrics;
   readonly logger: Logger;
   /** Whether the schema may be introspected (`GRAPHQL_INTROSPECTION`). */
   readonly introspection: boolean;
@@ -45,15 +50,19 @@ export interface GraphqlServerOptions {
   readonly connectionsPerRequest: number;
   /** When set, only these operations run. */
   readonly persistedOperations?: PersistedOperations | undefined;
+  /** The process's HTTP server: its WebSocket upgrades on the endpoint are graphql-ws's. */
+  readonly http: Server;
 }
 
 export interface GraphqlServer {
-  /** Resolves with the URL of the GraphQL endpoint once listening. Port 0 picks a free port. */
-  listen(port: number, host: string): Promise<string>;
+  /** Answers the HTTP requests (the probes aside) of the process's server. */
+  readonly handle: RequestListener;
+  /** Ends every WebSocket and stops taking new ones; the HTTP server itself is the process's to close. */
   stop(): Promise<void>;
 }
 
-const ENDPOINT = '/graphql';
+export const GRAPHQL_PATH = '/graphql';
+const ENDPOINT = GRAPHQL_PATH;
 
 /** graphql-ws close codes: no valid credential, a credential without the scope needed, past the request rate. */
 const CLOSE_UNAUTHORIZED = 4401;
@@ -86,8 +95,8 @@ type ConnectionExtra = {
  * graphql-yoga over HTTP and graphql-ws over WebSocket, on the same port and path. Every HTTP
  * request is authenticated from its `Authorization` header, every WebSocket once from its
  * `connectionParams.authorization`, and the principal goes into the operation's context, where
- * the schema's scopes are checked. Built, not started: `listen` starts it, and `stop` closes
- * every socket it has open.
+ * the schema's scopes are checked. It serves on the process's HTTP server, and `stop` closes
+ * every WebSocket it has open.
  */
 export function buildGraphqlServer(options: GraphqlServerOptions): GraphqlServer {
   const { service, access } = options;
@@ -98,7 +107,7 @@ export function buildGraphqlServer(options: GraphqlServerOptions): GraphqlServer
     context: (initial: YogaInitialContext & ConnectionExtra) => {
       const admitted = initial.admitted ?? admission.of(initial.request);
       if (admitted.principal === undefined) throw admitted.refusal ?? new UnauthenticatedError();
-      return createContext({ service: withConnectionShare(service, options.connectionsPerRequest), access }, admitted.principal, admitted.quota);
+      return createContext({ service: withConnectionShare(service, options.connectionsPerRequest), access, health: options.health }, admitted.principal, admitted.quota);
     },
     // GraphiQL's assets come inline from the package: the page loads with no other host reachable.
     graphiql: options.graphiql ? { subscriptionsProtocol: 'WS', title: 'jobql', headers: '{"authorization": "Bearer "}' } : false,
@@ -114,6 +123,12 @@ export function buildGraphqlServer(options: GraphqlServerOptions): GraphqlServer
       ...(options.persistedOperations ? [options.persistedOperations.plugin()] : []),
       ...armourPlugins(options.armour),
       useSharedEventExecution(),
+      // Operations by name, type and outcome, with their durations; served at the process's /metrics.
+      usePrometheus({
+        registry: options.metrics.registry,
+        endpoint: false,
+        metrics: { graphql_envelop_request: true, graphql_envelop_request_duration: true, graphql_envelop_error_result: true },
+      }),
       ...(options.introspection ? [] : [useDisableIntrospection()]),
     ],
     logging: {
@@ -124,16 +139,20 @@ export function buildGraphqlServer(options: GraphqlServerOptions): GraphqlServer
       error: (...args) => (isCallersError(args[0]) ? options.logger.debug : options.logger.error).call(options.logger, args.map(String).join(' ')),
     },
   });
-  const http: Server = createServer(withBodyLimit(options.maxBodyBytes, yoga));
-  const sockets = trackSockets(http);
   const wss = new WebSocketServer({
-    server: http,
+    server: options.http,
     path: ENDPOINT,
     // A larger message closes the socket (1009) before it is parsed.
     maxPayload: options.maxBodyBytes,
     // A browser page of an origin that may not call cannot open one either.
     verifyClient: ({ origin }: { origin?: string }, callback: (allowed: boolean, code?: number, message?: string) => void) =>
       options.browser.allows(origin) ? callback(true) : callback(false, 403, 'Origin not allowed'),
+  });
+  const connections = new Set<ConnectionExtra>();
+  options.metrics.reportSubscriptions(() => {
+    let operations = 0;
+    for (const connection of connections) operations += connection.operations?.size ?? 0;
+    return { sockets: wss.clients.size, operations };
   });
   const watch = new CredentialWatch<WebSocket>(access, options.credentialCheckMs, (socket) =>
     socket.close(CLOSE_UNAUTHORIZED, 'Unauthorized: the key was revoked or the token expired'),
@@ -152,10 +171,14 @@ export function buildGraphqlServer(options: GraphqlServerOptions): GraphqlServer
           return false;
         }
         ctx.extra.admitted = admitted;
+        connections.add(ctx.extra);
         watch.add(ctx.extra.socket, admitted.principal);
         return true;
       },
-      onClose: (ctx) => watch.remove(ctx.extra.socket),
+      onClose: (ctx) => {
+        connections.delete(ctx.extra);
+        watch.remove(ctx.extra.socket);
+      },
       onComplete: (ctx, id) => void ctx.extra.operations?.delete(id),
       onError: (ctx, id, _payload, errors) => {
         ctx.extra.operations?.delete(id);
@@ -216,14 +239,12 @@ export function buildGraphqlServer(options: GraphqlServerOptions): GraphqlServer
   );
 
   return {
-    listen: (port, host) => listenAt(http, port, host, ENDPOINT),
+    handle: withBodyLimit(options.maxBodyBytes, yoga),
     async stop() {
       watch.stop();
       await wsServer.dispose();
       for (const client of wss.clients) client.terminate();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
-      sockets.destroyAll();
-      await new Promise<void>((resolve) => http.close(() => resolve()));
     },
   };
 }

@@ -22,6 +22,11 @@ export async function migrateToLatest(db: Db, schema?: string): Promise<void> {
   assertSucceeded(await createMigrator(db, schema).migrateToLatest());
 }
 
+/** The names of the migrations this build has that the database has not run. */
+export async function pendingMigrations(db: Db, schema?: string): Promise<string[]> {
+  return (await createMigrator(db, schema).getMigrations()).filter((migration) => migration.executedAt === undefined).map((migration) => migration.name);
+}
+
 export async function migrateDownAll(db: Db, schema?: string): Promise<void> {
   const migrator = createMigrator(db, schema);
   for (;;) {

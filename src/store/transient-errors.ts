@@ -8,12 +8,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 const TRANSIENT_CODES = new Set(['57P01', '57P02', '57P03', '40001', '40P01']);
 const TRANSIENT_MESSAGES = [/connection terminated/i, /not queryable/i, /ECONNREFUSED|ECONNRESET|EPIPE/, /timeout exceeded when trying to connect/i];
 
-export function isTransientDatabaseError(error: unknown): boolean {
-  if (typeof error !== 'object' || error === null) return false;
+/** Also through `cause`: a wrapper (a failed migration's error) keeps the driver's error there. */
+export function isTransientDatabaseError(error: unknown, depth = 0): boolean {
+  if (typeof error !== 'object' || error === null || depth > 3) return false;
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string' && (code.startsWith('08') || TRANSIENT_CODES.has(code))) return true;
   const message = (error as { message?: unknown }).message;
-  return typeof message === 'string' && TRANSIENT_MESSAGES.some((pattern) => pattern.test(message));
+  if (typeof message === 'string' && TRANSIENT_MESSAGES.some((pattern) => pattern.test(message))) return true;
+  const { cause } = error as { cause?: unknown };
+  return isTransientDatabaseError(cause, depth + 1);
 }
 
 /**

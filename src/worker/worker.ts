@@ -1,3 +1,4 @@
+import type { ProcessMetrics } from '../metrics/process-metrics.js';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -48,6 +49,8 @@ export interface WorkerOptions {
   readonly maintenanceIntervalMs: number;
   readonly retention: RetentionPolicy;
   readonly workerId?: string;
+  /** Where it counts its attempts and shows its slots. */
+  readonly metrics?: ProcessMetrics | undefined;
 }
 
 interface RunningAttempt {
@@ -103,8 +106,14 @@ export class Worker {
     });
   }
 
+  /** Whether it takes deliveries: from the end of `start` until `stop`. */
+  get consuming(): boolean {
+    return this.consumers.length > 0;
+  }
+
   async start(): Promise<void> {
     const { adapter, bus } = this.options;
+    this.options.metrics?.reportSlots(() => ({ busy: this.running.size, total: this.slots }));
     const queueNames = this.options.queues.map((queue) => queue.name);
     this.unsubscribeCancel = bus.onCancelRequested((taskId) => this.abortRunning(taskId, 'CANCELLED'));
     this.leases = await startLeaseKeeper({
@@ -180,6 +189,7 @@ export class Worker {
 
   private async run(task: TaskRecord): Promise<void> {
     const ref: AttemptRef = { taskId: task.id, attempt: task.attempt };
+    const ended = this.countStart(task);
     // Made at its first use: most attempts log nothing.
     let logger: Logger | undefined;
     const log: AttemptLog = () =>
@@ -199,10 +209,13 @@ export class Worker {
         json = await this.executor.execute(task, { controller, log, report });
         finishedAt = new Date();
       } catch (thrown) {
+        const failure = classifyFailure(thrown, controller.signal);
+        ended(failure.kind === 'handed back' ? 'handed_back' : failure.kind);
         await progress.flush().catch(() => {});
-        await this.recordFailure(task, thrown, controller.signal, log);
+        await this.recordFailure(failure, task, log);
         return;
       }
+      ended('succeeded');
       await progress.flush().catch(() => {});
       completion = this.writeCompletion(task, json, finishedAt, log);
     } finally {
@@ -232,8 +245,7 @@ export class Worker {
     return written;
   }
 
-  private async recordFailure(task: TaskRecord, thrown: unknown, signal: AbortSignal, log: AttemptLog): Promise<void> {
-    const failure = classifyFailure(thrown, signal);
+  private async recordFailure(failure: ReturnType<typeof classifyFailure>, task: TaskRecord, log: AttemptLog): Promise<void> {
     switch (failure.kind) {
       case 'aborted':
         log().info({ code: failure.code }, 'attempt aborted');
@@ -245,6 +257,21 @@ export class Worker {
         log().warn({ err: failure.cause }, 'attempt failed');
         return this.completer.fail(task, failure.error, { final: failure.final });
     }
+  }
+
+  /** Counts an attempt's start (and how long its task waited since due); the function returned counts its end. */
+  private countStart(task: TaskRecord): (outcome: 'succeeded' | 'failed' | 'aborted' | 'handed_back') => void {
+    const metrics = this.options.metrics;
+    if (!metrics) return () => {};
+    const labels = { queue: task.queue, type: task.type };
+    metrics.attemptsStarted.inc(labels);
+    const startedAt = task.startedAt ?? new Date();
+    metrics.pickupLatency.observe({ queue: task.queue }, Math.max(0, startedAt.getTime() - task.runAt.getTime()) / 1000);
+    const started = performance.now();
+    return (outcome) => {
+      metrics.attemptsEnded.inc({ ...labels, outcome });
+      metrics.attemptDuration.observe({ ...labels, outcome }, (performance.now() - started) / 1000);
+    };
   }
 
   private async enqueue(deliveries: readonly Delivery[]): Promise<void> {

@@ -11,6 +11,7 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedPostgres, type EmbeddedPostgres, type EmbeddedPostgresOptions } from '../../src/embedded/embedded-postgres.js';
 import { canReach, resolveRunAs } from '../../src/embedded/host.js';
+import { watchdogPids } from '../support/process-table.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const moduleUrl = new URL('../../src/embedded/embedded-postgres.ts', import.meta.url).href;
@@ -221,6 +222,10 @@ describe('startEmbeddedPostgres', () => {
     expect(out.stderr()).toBe('');
     const orphan = await postmasterPid(clusterDir);
 
+    // This tests the next start's takeover, for when the owner watchdog (which would stop the orphan within ~1 s) was killed too.
+    const watchdogs = await watchdogPids(clusterDir);
+    expect(watchdogs).toHaveLength(1);
+    for (const pid of watchdogs) process.kill(pid, 'SIGKILL');
     child.kill('SIGKILL');
     await exitOf(child);
     // The postmaster is detached from node: it survives, orphaned, still holding the data folder.

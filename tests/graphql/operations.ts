@@ -370,3 +370,18 @@ export const CreateJobToken = graphql(`
     }
   }
 `);
+
+export const Health = graphql(`
+  query Health {
+    health {
+      ready
+      status
+      checks {
+        name
+        ok
+        message
+        durationMs
+      }
+    }
+  }
+`);

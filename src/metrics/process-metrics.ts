@@ -1,0 +1,118 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** What a pool of database connections says of itself when scraped. */
+export interface PoolUse {
+  readonly pool: string;
+  readonly total: number;
+  readonly idle: number;
+  readonly waiting: number;
+}
+
+/** Seconds: from a 1 ms pickup to a 10-minute handler. */
+const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 600];
+
+/**
+ * One process's Prometheus metrics (prom-client), in a registry of its own: node's defaults
+ * (`process_*`, `nodejs_*`) and `jobql_*`. The parts a process has report into it (a worker its
+ * attempts and slots, the API its subscriptions), and gauges read their parts when scraped, so
+ * keeping them costs nothing between scrapes.
+ */
+export class ProcessMetrics {
+  readonly registry = new Registry();
+  readonly attemptsStarted: Counter<'queue' | 'type'>;
+  readonly attemptsEnded: Counter<'queue' | 'type' | 'outcome'>;
+  readonly attemptDuration: Histogram<'queue' | 'type' | 'outcome'>;
+  readonly pickupLatency: Histogram<'queue'>;
+  private readonly sources: {
+    slots?: () => { readonly busy: number; readonly total: number };
+    subscriptions?: () => { readonly sockets: number; readonly operations: number };
+    pools?: () => readonly PoolUse[];
+  } = {};
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+    const registers = [this.registry];
+    this.attemptsStarted = new Counter({ name: 'jobql_attempts_started_total', help: 'Attempts this process started', labelNames: ['queue', 'type'], registers });
+    this.attemptsEnded = new Counter({
+      name: 'jobql_attempts_ended_total',
+      help: 'Attempts this process ended, by outcome: succeeded, failed (retried or not, as the task allows), aborted (cancelled, timed out, lease lost), handed_back (shutdown)',
+      labelNames: ['queue', 'type', 'outcome'],
+      registers,
+    });
+    this.attemptDuration = new Histogram({
+      name: 'jobql_attempt_duration_seconds',
+      help: "An attempt's handler time, from its start to its outcome",
+      labelNames: ['queue', 'type', 'outcome'],
+      buckets: DURATION_BUCKETS,
+      registers,
+    });
+    this.pickupLatency = new Histogram({
+      name: 'jobql_pickup_latency_seconds',
+      help: 'From the time a task became due (its run time) to the start of its attempt',
+      labelNames: ['queue'],
+      buckets: DURATION_BUCKETS,
+      registers,
+    });
+    const sources = this.sources;
+    new Gauge({
+      name: 'jobql_worker_slots',
+      help: "The worker's slots, busy or free",
+      labelNames: ['state'],
+      registers,
+      collect() {
+        const slots = sources.slots?.();
+        if (!slots) return;
+        this.set({ state: 'busy' }, slots.busy);
+        this.set({ state: 'free' }, Math.max(0, slots.total - slots.busy));
+      },
+    });
+    new Gauge({
+      name: 'jobql_websockets_open',
+      help: 'graphql-ws connections open on this API process',
+      registers,
+      collect() {
+        const open = sources.subscriptions?.();
+        if (open) this.set(open.sockets);
+      },
+    });
+    new Gauge({
+      name: 'jobql_subscriptions_open',
+      help: 'Operations (subscriptions) running on those connections',
+      registers,
+      collect() {
+        const open = sources.subscriptions?.();
+        if (open) this.set(open.operations);
+      },
+    });
+    new Gauge({
+      name: 'jobql_db_pool_connections',
+      help: "The database pools' connections: total (open), idle, and callers waiting for one",
+      labelNames: ['pool', 'state'],
+      registers,
+      collect() {
+        for (const use of sources.pools?.() ?? []) {
+          this.set({ pool: use.pool, state: 'total' }, use.total);
+          this.set({ pool: use.pool, state: 'idle' }, use.idle);
+          this.set({ pool: use.pool, state: 'waiting' }, use.waiting);
+        }
+      },
+    });
+  }
+
+  reportSlots(source: () => { readonly busy: number; readonly total: number }): void {
+    this.sources.slots = source;
+  }
+
+  reportSubscriptions(source: () => { readonly sockets: number; readonly operations: number }): void {
+    this.sources.subscriptions = source;
+  }
+
+  reportPools(source: () => readonly PoolUse[]): void {
+    this.sources.pools = source;
+  }
+
+  /** The text a scrape answers, and its content type. */
+  async scrape(): Promise<{ readonly body: string; readonly contentType: string }> {
+    return { body: await this.registry.metrics(), contentType: this.registry.contentType };
+  }
+}
