@@ -12,15 +12,21 @@ import { dropSchema, newSchemaName, TEST_DATABASE_URL } from '../support/test-da
 
 const HOSTILE_REQUESTS = 10_000;
 const DISCONNECTS = 6_000;
-/** The peak RSS allowed while the mix runs; its 3 MB bodies, 16 at once, are what take it highest. */
+/** Hostile clients at once, on the 2-core machines the suite runs on, sharing them with the server. */
+const HOSTILE_CLIENTS = 16;
+/** The peak RSS allowed while the mix runs; its 3 MB bodies are what take it highest. */
 const MAX_RSS_MB = 768;
 /** After the disconnects and a full collection, against the same before them: 6,000 kept watches would far exceed it. */
 const MAX_HEAP_RISE_MB = 10;
 /** The process's pages after that collection: V8 and malloc return freed pages to the system lazily. */
 const MAX_RSS_RISE_MB = 60;
-/** A probe's median and worst answer times. */
-const MAX_PROBE_MEDIAN_MS = 100;
-const MAX_PROBE_MS = 1_000;
+/**
+ * A probe's median and worst answer times. The same run measured a median of 73 ms on a quiet
+ * machine and 127-135 ms on the same machine when loaded: the bounds leave room for that, and
+ * still catch a request that holds the event loop (seconds, before the armour).
+ */
+const MAX_PROBE_MEDIAN_MS = 250;
+const MAX_PROBE_MS = 1_500;
 
 async function rssMb(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
@@ -182,7 +188,7 @@ describe('the server under hostile load', () => {
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     })();
-    await inParallel(HOSTILE_REQUESTS, 16, async (n) => {
+    await inParallel(HOSTILE_REQUESTS, HOSTILE_CLIENTS, async (n) => {
         const kind = n % (bodies.length + 2);
       const status = await (kind === bodies.length
         ? announcedHugeBody(server.url)
