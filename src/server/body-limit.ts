@@ -19,22 +19,9 @@ export function withBodyLimit(maxBytes: number, handler: RequestListener): Reque
   };
 }
 
-/**
- * After a refusal the connection stays open while the rest of the body arrives, read and dropped
- * by node, for up to this long; then it is cut. Closing at once, with bytes unread, makes the
- * kernel reset the connection, and a client still sending would lose the answer.
- */
-const LINGER_MS = 2_000;
-
 function refuse(response: ServerResponse, status: number, code: string, message: string): void {
   const body = JSON.stringify({ errors: [{ message, extensions: { code } }] });
-  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  // The unread body is not drained: the connection closes after the answer.
+  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' });
   response.end(body);
-  const { req: request, socket } = response;
-  if (!socket || request.complete) return;
-  request.resume();
-  const cutOff = setTimeout(() => socket.destroy(), LINGER_MS);
-  cutOff.unref();
-  request.once('end', () => clearTimeout(cutOff));
-  socket.once('close', () => clearTimeout(cutOff));
 }

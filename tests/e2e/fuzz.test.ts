@@ -180,5 +180,5 @@ describe('fuzzing the API with documents made from its schema', () => {
       expect(Number(stray.n), `${table} rows of no successful submission`).toBe(0);
     }
     expect(Number((await db.selectFrom('jobs').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n)).toBe(ids.length);
-  });
+  }, 90_000);
 });
