@@ -27,7 +27,8 @@ export function processChecks(parts: CheckedParts): HealthCheck[] {
       },
     },
   ];
-  if (adapter.checkReachable) checks.push({ name: adapter.name, run: () => adapter.checkReachable?.() ?? Promise.resolve() });
+  const reachable = adapter.checkReachable?.bind(adapter);
+  if (reachable) checks.push({ name: adapter.name, run: reachable });
   checks.push({
     name: 'eventBus',
     run: async () => {

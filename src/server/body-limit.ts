@@ -1,4 +1,5 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { answerJson } from './http-listener.js';
 
 /**
  * Lets through only requests whose body is declared (`Content-Length`) and at most `maxBytes`:
@@ -20,8 +21,6 @@ export function withBodyLimit(maxBytes: number, handler: RequestListener): Reque
 }
 
 function refuse(response: ServerResponse, status: number, code: string, message: string): void {
-  const body = JSON.stringify({ errors: [{ message, extensions: { code } }] });
   // The unread body is not drained: the connection closes after the answer.
-  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' });
-  response.end(body);
+  answerJson(response, status, { errors: [{ message, extensions: { code } }] }, { connection: 'close' });
 }

@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
 /** Listens on `port` (0: a free one) and resolves with the URL of `path` on it. */
@@ -26,4 +26,11 @@ export function trackSockets(http: Server): { destroyAll(): void } {
       for (const socket of sockets) socket.destroy();
     },
   };
+}
+
+/** Answers `body` as JSON, with its length and any `headers` beside. */
+export function answerJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
+  response.end(text);
 }

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { ProcessHealth } from '../health/process-health.js';
-import { listenAt, trackSockets } from './http-listener.js';
+import { answerJson, listenAt, trackSockets } from './http-listener.js';
 import { inRequest, requestIdFor } from './request-log-context.js';
 
 export const LIVE_PATH = '/health/live';
@@ -70,14 +70,9 @@ export class ProcessHttp {
   }
 }
 
+/** Probe answers are never cached, nor read as anything but JSON. */
+const PROBE_HEADERS = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' };
+
 function answer(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  response.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
-    'cache-control': 'no-store',
-    'x-content-type-options': 'nosniff',
-    ...headers,
-  });
-  response.end(text);
+  answerJson(response, status, body, { ...PROBE_HEADERS, ...headers });
 }
