@@ -5,6 +5,7 @@ import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import { AuthorizationError } from '../src/errors/index.js';
+import { isOperator } from '../src/access/index.js';
 import type { Context } from './context.js';
 
 /**
@@ -18,6 +19,8 @@ export interface AuthScopes {
   retry: boolean;
   cancel: boolean;
   admin: boolean;
+  /** `admin` of the operator tenant: what steers queues and workers, which serve every tenant. */
+  operator: boolean;
   job: boolean;
 }
 
@@ -49,6 +52,7 @@ export const builder = new SchemaBuilder<{
       retry: principal.scopes.has('retry'),
       cancel: principal.scopes.has('cancel'),
       admin: principal.scopes.has('admin'),
+      operator: isOperator(principal),
       job: principal.tenancy.jobId !== undefined,
     }),
     unauthorizedError: (_parent, _context, info) => new AuthorizationError(requiredScopesOf(info.parentType.getFields()[info.fieldName]?.extensions)),
@@ -58,7 +62,7 @@ export const builder = new SchemaBuilder<{
 /** The scopes a field declared, for the error's message. */
 function requiredScopesOf(extensions: unknown): string[] {
   const declared = (extensions as { pothosOptions?: { authScopes?: unknown } } | undefined)?.pothosOptions?.authScopes;
-  return declared && typeof declared === 'object' ? Object.keys(declared).filter((scope) => scope !== 'job') : [];
+  return declared && typeof declared === 'object' ? Object.keys(declared).filter((scope) => scope !== 'job').map((scope) => (scope === 'operator' ? 'admin of the operator tenant' : scope)) : [];
 }
 
 builder.addScalarType('DateTime', DateTimeResolver);

@@ -6,6 +6,7 @@ import './types/job-event.js';
 import './types/job.js';
 import './queries.js';
 import './types/health.js';
+import './types/operations.js';
 import './mutations/submit-job.js';
 import './mutations/retry-task.js';
 import './mutations/cancel-task.js';

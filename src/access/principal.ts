@@ -25,6 +25,30 @@ export const OPEN_PRINCIPAL: Principal = {
 };
 
 /** Until when the credential is good, where it says so itself (a token's expiry). */
+/**
+ * Whether the caller operates the deployment: an `admin` of the operator tenant (`default`).
+ * Queues and workers serve every tenant, so what steers them, or shows every tenant's figures,
+ * is theirs alone.
+ */
+export function isOperator(principal: Principal): boolean {
+  return principal.tenancy.tenant === DEFAULT_TENANT && principal.scopes.has('admin');
+}
+
+/** Who did it, as a record shows it: the key's id, the token's subject, or `open`. */
+export function actorOf(principal: Principal): string {
+  const { credential } = principal;
+  switch (credential.kind) {
+    case 'api-key':
+      return `key:${credential.keyId}`;
+    case 'jwt':
+      return `jwt:${credential.subject ?? 'unknown'}`;
+    case 'job-token':
+      return 'job-token';
+    case 'open':
+      return 'open';
+  }
+}
+
 export function expiryOf(principal: Principal): Date | undefined {
   const { credential } = principal;
   return credential.kind === 'jwt' || credential.kind === 'job-token' ? credential.expiresAt : undefined;

@@ -12,9 +12,9 @@ import { processChecks } from '../health/process-checks.js';
 import { LIVE_PATH, METRICS_PATH, ProcessHttp, READY_PATH } from '../server/process-http.js';
 import { metricsEndpoint } from '../metrics/metrics-endpoint.js';
 import { ProcessMetrics } from '../metrics/process-metrics.js';
-import { DEFAULT_TENANT } from '../domain/tenancy.js';
-import type { AccessService } from '../access/index.js';
+import { isOperator, type AccessService } from '../access/index.js';
 import { JobService } from '../service/job-service.js';
+import { OperationsService } from '../service/operations-service.js';
 import { demoTasks } from '../tasks/demo-tasks.js';
 import type { AnyTaskDefinition } from '../tasks/define-task.js';
 import { TaskRegistry } from '../tasks/task-registry.js';
@@ -138,8 +138,7 @@ export async function startJobQl(options: JobQlOptions): Promise<JobQl> {
     if (config.METRICS_PORT === undefined) {
       // Metrics show every tenant's queues and task types: the operator's tenant only.
       const operator = async (authorization: string | undefined): Promise<boolean> => {
-        const principal = await accessService().authenticate(authorization);
-        return principal.tenancy.tenant === DEFAULT_TENANT && principal.scopes.has('admin');
+        return isOperator(await accessService().authenticate(authorization));
       };
       http.serveMetrics(metricsEndpoint(metrics, operator));
     } else {
@@ -165,6 +164,7 @@ export async function startJobQl(options: JobQlOptions): Promise<JobQl> {
         http: http.server,
         health,
         service,
+        operations: new OperationsService(requestsDb),
         access: accessService(),
         logger,
         introspection: config.GRAPHQL_INTROSPECTION,

@@ -3,6 +3,8 @@
  * The rows it hands out are the store's, re-exported here so that nobody above needs the store.
  */
 export { JobService, type JobServiceOptions } from './job-service.js';
+export { OperationsService, type QueueView } from './operations-service.js';
+export type { WorkerRecord, WorkerState } from '../store/worker-registry.js';
 export type { SubmitJobInput, TaskInput } from './submit-input.js';
 export type { JobRecord, TaskAttemptRecord, TaskRecord } from '../store/records.js';
 export { jobProgressSnapshot, jobTaskCounts } from '../store/records.js';

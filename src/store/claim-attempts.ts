@@ -6,12 +6,13 @@ import { PREPARED } from '../pg/prepared-statement.js';
 import type { Db } from './database.js';
 import { batchEvents, batchEventsColumn, jobBookkeepingCtes, writtenEvents } from './job-bookkeeping.js';
 import type { TaskRecord } from './records.js';
+import { notPaused } from './queue-controls.js';
 
 /**
  * The claim of attempts: QUEUED (or SCHEDULED and due) with `attempt - 1` attempts behind it →
  * RUNNING `attempt`, with a lease, for a batch of refs in one prepared, autocommitted statement
  * (the tasks, their attempt rows and their jobs' bookkeeping). Each ref is fenced as if alone: a
- * stale or duplicate one is left out, the others go ahead. A task locked by another writer is
+ * stale or duplicate one is left out, the others go ahead; so is one whose queue is paused. A task locked by another writer is
  * waited for and its row read again, so a ref whose task moved on meanwhile is left out.
  *
  * On the postgres adapter this statement does not run on its own: its CTEs ride in the delivery
@@ -66,7 +67,7 @@ export function claimAttemptCtes(refsTable: RawBuilder<unknown>, now: Date, para
   return sql`locked as (
       select t.id, t.status as previous_status from tasks t
       join ${refsTable} on w.id = t.id
-      where t.status = any(${CLAIMABLE}::text[]) and t.attempt = w.attempt - 1 and t.run_at <= ${now}
+      where t.status = any(${CLAIMABLE}::text[]) and t.attempt = w.attempt - 1 and t.run_at <= ${now} and ${notPaused('t')}
       order by t.job_id, t.dependency_rank
       for update of t
     ), claimed as (

@@ -124,6 +124,39 @@ export interface SigningSecretsTable {
   createdAt: Timestamp;
 }
 
+/** A worker process, as it registered and last reported. */
+export interface WorkersTable {
+  id: string;
+  host: string;
+  pid: number;
+  version: string;
+  /** The queues it serves, each with the slots it runs them in. */
+  queues: JsonColumn<readonly ServedQueue[]>;
+  slots: number;
+  /** Attempts it ran at its last heartbeat. */
+  running: Generated<number>;
+  /** Its lease: a worker silent for longer is LOST. */
+  leaseMs: number;
+  startedAt: Timestamp;
+  lastHeartbeatAt: Timestamp;
+  stoppedAt: NullableTimestamp;
+}
+
+export interface ServedQueue {
+  readonly name: string;
+  /** The slots it takes this queue's tasks into (shared with the other queues of its consumer). */
+  readonly slots: number;
+}
+
+/** An operator's settings for a queue, across tenants. */
+export interface QueueControlsTable {
+  queue: string;
+  pausedAt: NullableTimestamp;
+  /** Who paused it: the caller's key or subject, for the record. */
+  pausedBy: string | null;
+  updatedAt: Timestamp;
+}
+
 export interface Database {
   jobs: JobsTable;
   tasks: TasksTable;
@@ -132,6 +165,8 @@ export interface Database {
   jobEvents: JobEventsTable;
   apiKeys: ApiKeysTable;
   signingSecrets: SigningSecretsTable;
+  workers: WorkersTable;
+  queueControls: QueueControlsTable;
 }
 
 export type Db = Kysely<Database>;

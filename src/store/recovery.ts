@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { AttemptRef } from '../domain/attempt-ref.js';
 import type { RetryPolicy } from '../domain/attempt-failure.js';
 import type { Db } from './database.js';
+import { notPaused } from './queue-controls.js';
 
 /** The scans that keep the promise that nothing is lost when a process dies. */
 
@@ -41,7 +42,7 @@ export interface WaitingTask {
 
 /**
  * Waiting (QUEUED or SCHEDULED) tasks of some queues, in pages by id, for enqueueing their next
- * attempt again; with `queuedBefore`, only those that have waited since before it (younger ones
+ * attempt again (a paused queue's wait for its resume); with `queuedBefore`, only those that have waited since before it (younger ones
  * were just enqueued).
  */
 export async function findWaitingTasks(
@@ -61,6 +62,7 @@ export async function findWaitingTasks(
     .select(['id', 'attempt', 'queue', 'priority', 'runAt'])
     .where('status', 'in', ['QUEUED', 'SCHEDULED'])
     .where('queue', 'in', params.queues)
+    .where(notPaused('tasks'))
     .orderBy('id')
     .limit(params.limit);
   if (params.afterId) query = query.where('id', '>', params.afterId);

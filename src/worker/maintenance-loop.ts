@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Db } from '../store/database.js';
 import { deleteExpiredJobsBatch, type RetentionPolicy } from '../store/retention.js';
 import { every, type Loop } from './every.js';
+import { forgetWorkers } from '../store/worker-registry.js';
 
 export interface MaintenanceOptions {
   readonly db: Db;
@@ -13,12 +14,14 @@ export interface MaintenanceOptions {
 
 /** Tasks removed by one batch (one transaction): a few milliseconds of work, so no lock is held long. */
 const BATCH_TASKS = 5_000;
+/** Workers not heard from for this long leave the registry. */
+const FORGET_WORKERS_AFTER_MS = 7 * 24 * 60 * 60 * 1000;
 /** One sweep stops after this long and leaves the rest to the next tick. */
 const SWEEP_BUDGET_MS = 10_000;
 
 /**
  * The maintenance every worker runs: each `intervalMs`, a sweep of finished jobs past their
- * retention. Every worker runs it; the retention lock lets one batch run at a time across all of
+ * retention, and of workers long gone. Every worker runs it; the retention lock lets one batch run at a time across all of
  * them, and a worker that finds it taken skips its turn.
  */
 export function startMaintenanceLoop(options: MaintenanceOptions): Loop {
@@ -47,5 +50,6 @@ async function sweepExpiredJobs(options: MaintenanceOptions, now: () => Date = (
     await yieldToLoop();
   }
   if (jobs > 0) options.logger.info({ jobs, tasks, batches }, 'removed finished jobs past their retention');
+  await forgetWorkers(options.db, new Date(now().getTime() - FORGET_WORKERS_AFTER_MS));
   return { jobs, tasks, batches };
 }

@@ -23,6 +23,8 @@ export interface RecoveryOptions {
 }
 
 export interface RecoveryLoops {
+  /** Enqueues again every waiting task of these queues (a resumed queue's). */
+  reconcile(queues: readonly string[]): void;
   stop(): Promise<void>;
 }
 
@@ -31,9 +33,10 @@ const PAGE = 1_000;
 /**
  * What keeps the promise that nothing is lost:
  * - the reconciler enqueues again the waiting (QUEUED or SCHEDULED) tasks of the worker's queues:
- *   all of them at start and whenever the adapter reports a loss, and every `reconcileIntervalMs`
+ *   all of them at start and whenever the adapter reports a loss, those of a queue when it is
+ *   resumed (a worker drops the deliveries of a paused queue), and every `reconcileIntervalMs`
  *   those that have waited longer than that and are due within it (a crash between commit and
- *   enqueue). Deliveries are idempotent, so a repeat costs nothing but the write;
+ *   enqueue). Paused queues' tasks are left waiting. Deliveries are idempotent, so a repeat costs nothing but the write;
  * - the reaper ends attempts whose lease expired and queues their next attempt.
  */
 export async function startRecoveryLoops(options: RecoveryOptions): Promise<RecoveryLoops> {
@@ -54,18 +57,26 @@ export async function startRecoveryLoops(options: RecoveryOptions): Promise<Reco
       options.logger,
     ),
   ];
-  let afterLoss: Promise<unknown> = Promise.resolve();
+  let pending: Promise<unknown> = Promise.resolve();
+  const reconcileNow = (queues: readonly string[], why: string): void => {
+    pending = pending.then(() => reconcileQueued({ ...options, queues })).catch((error: unknown) => {
+      options.logger.warn({ err: toError(error) }, `reconciling ${why} failed; the periodic reconciler will retry`);
+    });
+  };
   const unsubscribe = options.onDeliveriesLost(() => {
     options.logger.warn('the queue adapter lost deliveries: enqueueing every waiting task again');
-    afterLoss = afterLoss.then(() => reconcileQueued(options)).catch((error: unknown) => {
-      options.logger.warn({ err: toError(error) }, 'reconciling after a loss failed; the periodic reconciler will retry');
-    });
+    reconcileNow(options.queues, 'after a loss');
   });
+  let stopped = false;
   return {
+    reconcile(queues) {
+      if (!stopped) reconcileNow(queues, 'after a resume');
+    },
     async stop() {
+      stopped = true;
       unsubscribe();
       await Promise.all(loops.map((loop) => loop.stop()));
-      await afterLoss;
+      await pending;
     },
   };
 }

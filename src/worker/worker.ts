@@ -20,6 +20,8 @@ import { startLeaseKeeper, type LeaseKeeper } from './lease-keeper.js';
 import { startMaintenanceLoop } from './maintenance-loop.js';
 import { startRecoveryLoops, type RecoveryLoops } from './recovery-loops.js';
 import { planConsumers, type WorkerQueue } from './worker-queues.js';
+import { packageVersion } from './package-version.js';
+import { WorkerPresence } from './worker-presence.js';
 import type { TaskProgressValue } from '../domain/task-values.js';
 
 export interface WorkerOptions {
@@ -51,7 +53,12 @@ export interface WorkerOptions {
   readonly workerId?: string;
   /** Where it counts its attempts and shows its slots. */
   readonly metrics?: ProcessMetrics | undefined;
+  /** How often it heartbeats its row in the store and learns which queues are paused. */
+  readonly presenceIntervalMs?: number | undefined;
 }
+
+/** Within this, a pause stops even the deliveries a worker already holds from being claimed (the claim itself checks at once). */
+const PRESENCE_INTERVAL_MS = 500;
 
 interface RunningAttempt {
   readonly ref: AttemptRef;
@@ -76,6 +83,7 @@ export class Worker {
   private leases: LeaseKeeper | undefined;
   private recovery: RecoveryLoops | undefined;
   private maintenance: Loop | undefined;
+  private presence: WorkerPresence | undefined;
   private unsubscribeCancel: (() => void) | undefined;
   private readonly threads: HandlerThreadPool;
   private readonly executor: AttemptExecutor;
@@ -115,6 +123,24 @@ export class Worker {
     const { adapter, bus } = this.options;
     this.options.metrics?.reportSlots(() => ({ busy: this.running.size, total: this.slots }));
     const queueNames = this.options.queues.map((queue) => queue.name);
+    const plans = planConsumers(this.options.queues, this.options.concurrency);
+    this.presence = new WorkerPresence({
+      db: this.options.db,
+      logger: this.options.logger,
+      registration: {
+        id: this.workerId,
+        host: hostname(),
+        pid: process.pid,
+        version: packageVersion(),
+        queues: plans.flatMap((plan) => plan.queues.map((name) => ({ name, slots: plan.concurrency }))),
+        slots: this.slots,
+        leaseMs: this.options.leaseMs,
+      },
+      running: () => this.running.size,
+      intervalMs: this.options.presenceIntervalMs ?? PRESENCE_INTERVAL_MS,
+      onResumed: (queues) => this.recovery?.reconcile(queues),
+    });
+    await this.presence.start();
     this.unsubscribeCancel = bus.onCancelRequested((taskId) => this.abortRunning(taskId, 'CANCELLED'));
     this.leases = await startLeaseKeeper({
       connectionString: this.options.connectionString,
@@ -140,7 +166,6 @@ export class Worker {
       intervalMs: this.options.maintenanceIntervalMs,
       retention: this.options.retention,
     });
-    const plans = planConsumers(this.options.queues, this.options.concurrency);
     const companion = this.completer.companion();
     for (const plan of plans) {
       this.consumers.push(adapter.consume({ ...plan, handle: (delivery, claimed) => this.handle(delivery, claimed), companion }));
@@ -178,10 +203,14 @@ export class Worker {
     await this.threads.close();
     await this.leases?.close();
     this.leases = undefined;
+    await this.presence?.stop();
+    this.presence = undefined;
   }
 
   /** `claimed`: the attempt the adapter's claim already claimed; otherwise it is claimed here, in a batch. */
   private async handle(delivery: Delivery, claimed?: ClaimedAttempt): Promise<void> {
+    // Its task waits in the store, and is enqueued again when the queue is resumed.
+    if (!claimed && this.presence?.isPaused(delivery.queue)) return;
     const task = claimed ? claimed.task : await this.completer.claim(delivery);
     if (!task) return; // a duplicate or stale delivery: someone else has it, or it is done
     await this.run(task);

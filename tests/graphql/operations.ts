@@ -385,3 +385,76 @@ export const Health = graphql(`
     }
   }
 `);
+
+export const Workers = graphql(`
+  query Workers {
+    workers {
+      id
+      host
+      pid
+      version
+      queues {
+        name
+        slots
+      }
+      slots
+      running
+      leaseMs
+      startedAt
+      lastHeartbeatAt
+      stoppedAt
+      state
+    }
+  }
+`);
+
+export const Queues = graphql(`
+  query Queues {
+    queues {
+      name
+      paused
+      pausedAt
+      oldestQueuedAt
+      workersAlive
+      slotsAlive
+      unserved
+    }
+  }
+`);
+
+export const PauseQueue = graphql(`
+  mutation PauseQueue($name: String!) {
+    pauseQueue(name: $name) {
+      __typename
+      ... on PauseQueueSuccess {
+        queue {
+          name
+          paused
+          pausedAt
+        }
+      }
+      ... on Error {
+        message
+        code
+      }
+    }
+  }
+`);
+
+export const ResumeQueue = graphql(`
+  mutation ResumeQueue($name: String!) {
+    resumeQueue(name: $name) {
+      __typename
+      ... on ResumeQueueSuccess {
+        queue {
+          name
+          paused
+        }
+      }
+      ... on Error {
+        message
+        code
+      }
+    }
+  }
+`);

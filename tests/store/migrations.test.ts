@@ -15,15 +15,17 @@ async function tables(t: TestDatabase): Promise<string[]> {
   return result.rows.map((row) => row.name).filter((name) => !name.startsWith('kysely_'));
 }
 
+const TABLES = ['api_keys', 'job_events', 'jobs', 'queue_controls', 'queue_deliveries', 'signing_secrets', 'task_attempts', 'task_dependencies', 'tasks', 'workers'];
+
 describe('migrations', () => {
   it('run up, down and up again on a fresh schema', async () => {
     testDb = await createTestDatabase({ migrate: false });
     await migrateToLatest(testDb.db, testDb.schema);
-    expect(await tables(testDb)).toEqual(['api_keys', 'job_events', 'jobs', 'queue_deliveries', 'signing_secrets', 'task_attempts', 'task_dependencies', 'tasks']);
+    expect(await tables(testDb)).toEqual(TABLES);
     await migrateDownAll(testDb.db, testDb.schema);
     expect(await tables(testDb)).toEqual([]);
     await migrateToLatest(testDb.db, testDb.schema);
-    expect(await tables(testDb)).toEqual(['api_keys', 'job_events', 'jobs', 'queue_deliveries', 'signing_secrets', 'task_attempts', 'task_dependencies', 'tasks']);
+    expect(await tables(testDb)).toEqual(TABLES);
     // Running again is a no-op.
     await migrateToLatest(testDb.db, testDb.schema);
   });

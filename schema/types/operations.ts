@@ -1,0 +1,100 @@
+import { builder } from '../builder.js';
+import { COMMAND_ERRORS } from './errors.js';
+import { actorOf } from '../../src/access/index.js';
+import type { QueueView, WorkerRecord } from '../../src/service/index.js';
+
+const WorkerStateEnum = builder.enumType('WorkerState', {
+  values: {
+    ALIVE: { description: 'It heartbeated within its lease.' },
+    LOST: { description: 'Silent for longer than its lease: its process died or hangs. Its attempts are re-queued when their leases expire.' },
+    STOPPED: { description: 'It stopped cleanly.' },
+  } as const,
+});
+
+const ServedQueueRef = builder.objectRef<WorkerRecord['queues'][number]>('ServedQueue').implement({
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    slots: t.exposeInt('slots', { description: 'The slots its tasks run in on this worker; queues without slots of their own share them.' }),
+  }),
+});
+
+const WorkerRef = builder.objectRef<WorkerRecord>('Worker').implement({
+  description: 'A worker process, as it registered and last heartbeated (every 500 ms) in the store.',
+  fields: (t) => ({
+    id: t.exposeString('id'),
+    host: t.exposeString('host'),
+    pid: t.exposeInt('pid'),
+    version: t.exposeString('version'),
+    queues: t.field({ type: [ServedQueueRef], resolve: (worker) => worker.queues }),
+    slots: t.exposeInt('slots'),
+    running: t.exposeInt('running', { description: 'Attempts it was running at its last heartbeat.' }),
+    leaseMs: t.exposeInt('leaseMs'),
+    startedAt: t.field({ type: 'DateTime', resolve: (worker) => worker.startedAt }),
+    lastHeartbeatAt: t.field({ type: 'DateTime', resolve: (worker) => worker.lastHeartbeatAt }),
+    stoppedAt: t.field({ type: 'DateTime', nullable: true, resolve: (worker) => worker.stoppedAt }),
+    state: t.field({ type: WorkerStateEnum, resolve: (worker) => worker.state }),
+  }),
+});
+
+const QueueRef = builder.objectRef<QueueView>('Queue').implement({
+  description: 'A queue: its controls, across tenants, and what the caller\'s tenant has waiting on it. Read from indexes and small tables, not by counting tasks.',
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    paused: t.boolean({ resolve: (queue) => queue.pausedAt !== null, description: 'No worker starts its tasks; submits are still accepted and wait.' }),
+    pausedAt: t.field({ type: 'DateTime', nullable: true, resolve: (queue) => queue.pausedAt }),
+    oldestQueuedAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'Since when its oldest QUEUED task (of the caller\'s tenant) has been due; exact, from an index.',
+      resolve: (queue) => queue.oldestQueuedAt,
+    }),
+    workersAlive: t.exposeInt('workersAlive', { description: 'ALIVE workers that serve it.' }),
+    slotsAlive: t.exposeInt('slotsAlive', { description: 'Their slots for it (shared slots counted for each queue that shares them).' }),
+    unserved: t.boolean({
+      description: 'It has QUEUED tasks, is not paused, and no ALIVE worker serves it: they wait until one starts.',
+      resolve: (queue) => queue.oldestQueuedAt !== null && queue.pausedAt === null && queue.workersAlive === 0,
+    }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  workers: t.field({
+    type: [WorkerRef],
+    description: 'The worker processes heard from in the last day, and any still ALIVE, newest first (at most 500).',
+    authScopes: { read: true },
+    resolve: (_root, _args, context) => context.operations.workers(),
+  }),
+  queues: t.field({
+    type: [QueueRef],
+    description: 'Every queue with waiting tasks, served by a worker in the last day, or with controls, by name.',
+    authScopes: { read: true },
+    resolve: (_root, _args, context) => context.operations.queues(context.principal.tenancy),
+  }),
+  queue: t.field({
+    type: QueueRef,
+    nullable: true,
+    authScopes: { read: true },
+    args: { name: t.arg.string({ required: true }) },
+    resolve: (_root, args, context) => context.operations.queue(context.principal.tenancy, args.name),
+  }),
+}));
+
+builder.mutationFields((t) => ({
+  pauseQueue: t.field({
+    type: QueueRef,
+    description:
+      'Pauses a queue for every tenant: from the commit no worker anywhere claims its tasks; running ones finish; submits are accepted and wait. Kept in the store across restarts.',
+    authScopes: { operator: true },
+    args: { name: t.arg.string({ required: true }) },
+    errors: { types: COMMAND_ERRORS, result: { name: 'PauseQueueSuccess' }, union: { name: 'PauseQueueResult' }, dataField: { name: 'queue' } },
+    resolve: (_root, args, context) => context.operations.pauseQueue(context.principal.tenancy, args.name, actorOf(context.principal)),
+  }),
+  resumeQueue: t.field({
+    type: QueueRef,
+    description: 'Resumes a paused queue: the workers that serve it enqueue its waiting tasks again within a second.',
+    authScopes: { operator: true },
+    args: { name: t.arg.string({ required: true }) },
+    errors: { types: COMMAND_ERRORS, result: { name: 'ResumeQueueSuccess' }, union: { name: 'ResumeQueueResult' }, dataField: { name: 'queue' } },
+    resolve: (_root, args, context) => context.operations.resumeQueue(context.principal.tenancy, args.name),
+  }),
+}));
