@@ -2,6 +2,7 @@ import SchemaBuilder from '@pothos/core';
 import DataloaderPlugin from '@pothos/plugin-dataloader';
 import ErrorsPlugin from '@pothos/plugin-errors';
 import RelayPlugin from '@pothos/plugin-relay';
+import { decodeBoundedGlobalID } from './global-id.js';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import { AuthorizationError } from '../src/errors/index.js';
@@ -37,6 +38,7 @@ export const builder = new SchemaBuilder<{
   plugins: [ErrorsPlugin, ScopeAuthPlugin, RelayPlugin, DataloaderPlugin],
   defaultFieldNullability: false,
   relay: {
+    decodeGlobalID: decodeBoundedGlobalID,
     clientMutationId: 'omit',
     cursorType: 'String',
     nodeQueryOptions: { authScopes: { read: true, job: true } },

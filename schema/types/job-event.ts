@@ -1,4 +1,5 @@
-import { decodeGlobalID, encodeGlobalID } from '@pothos/plugin-relay';
+import { encodeGlobalID } from '@pothos/plugin-relay';
+import { decodeBoundedGlobalID } from '../global-id.js';
 import { rollUpJobProgress } from '../../src/domain/progress-roll-up.js';
 import { builder } from '../builder.js';
 import { JobEventTypeEnum, JobStatusEnum, TaskStatusEnum } from './enums.js';
@@ -17,7 +18,7 @@ function encodeEventId(event: Pick<JobEvent, 'jobId' | 'seq'>): string {
 /** The job and sequence number an event ID names, or undefined when it is not an event ID. */
 export function decodeEventId(id: string): { jobId: string; seq: number } | undefined {
   try {
-    const { typename, id: raw } = decodeGlobalID(id);
+    const { typename, id: raw } = decodeBoundedGlobalID(id);
     const match = /^(.+):(\d+)$/.exec(raw);
     if (typename !== EVENT_TYPENAME || !match?.[1] || !match[2]) return undefined;
     const seq = Number(match[2]);

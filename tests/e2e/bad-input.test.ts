@@ -136,6 +136,15 @@ describe('task and job commands refuse bad IDs and states with typed errors', ()
     const malformed = await executeRaw(app.url, GetJob, { id: '%%%' });
     expect(malformed.errors?.length).toBeGreaterThan(0);
   });
+
+  it('an ID longer than any the API hands out, refused before it is decoded, with a short message', async () => {
+    const long = encodeGlobalID('Job', 'x'.repeat(100_000));
+    const read = await executeRaw(app.url, GetJob, { id: long });
+    expect(read.errors?.map((error) => error.message)).toEqual(['Invalid global ID: longer than 256 characters']);
+    const { retryTask } = await execute(app.url, RetryTask, { id: long });
+    expect(retryTask).toMatchObject({ __typename: 'ValidationError', code: 'VALIDATION_FAILED' });
+    if (retryTask.__typename === 'ValidationError') expect(retryTask.message.length).toBeLessThan(400);
+  });
 });
 
 /** The errors a jobProgress subscription ends with; fails if it sends an event or completes instead. */
