@@ -6,7 +6,10 @@
  *   `taskId + attempt`: enqueueing the same delivery twice while it is pending delivers it once.
  * - a *consumer* takes deliveries from some queues, at most `concurrency` at a time, and hands
  *   each to `handle`. The delivery is acknowledged when `handle` settles, whatever the outcome:
- *   success, failure and retries are the store's business, never the adapter's.
+ *   success, failure and retries are the store's business, never the adapter's. The one
+ *   exception: `handle` may resolve with a `Postponement`, and the adapter then holds the
+ *   delivery again until that instant instead of acknowledging it (the store held its task back:
+ *   a rate limit's window is full).
  *
  * Where the contract is leaky, on purpose:
  * - Delivery is at least once. The store is the source of truth and the worker's claim is fenced
@@ -60,17 +63,32 @@ export interface EnqueueParams {
   readonly executor?: QueryExecutorProvider;
 }
 
+/** Deliver the delivery again, no earlier than `until`, instead of acknowledging it. */
+export interface Postponement {
+  readonly postponeUntil: Date;
+}
+
+/** What `handle` resolves with: nothing (acknowledge the delivery) or a postponement. */
+export type HandleOutcome = Postponement | void;
+
+/** When a settled `handle`'s delivery is to come again, if it was postponed (a rejected handle is acknowledged). */
+export function postponedUntil(outcome: HandleOutcome): Date | undefined {
+  if (!outcome) return undefined;
+  const until = outcome.postponeUntil;
+  return until instanceof Date && !Number.isNaN(until.getTime()) ? until : undefined;
+}
+
 /** What a consumer that runs no companion needs of `consume`'s params. */
 export interface ConsumeBasics {
   readonly queues: readonly string[];
   /** The most deliveries this consumer has in `handle` at once. */
   readonly concurrency: number;
-  readonly handle: (delivery: Delivery) => Promise<void>;
+  readonly handle: (delivery: Delivery) => Promise<HandleOutcome>;
 }
 
 export interface ConsumeParams<T = never> extends Omit<ConsumeBasics, 'handle'> {
   /** `claimed` is what `companion` made of the delivery, when the adapter ran it. */
-  readonly handle: (delivery: Delivery, claimed?: T) => Promise<void>;
+  readonly handle: (delivery: Delivery, claimed?: T) => Promise<HandleOutcome>;
   /** Run by adapters that claim in the store's database; the others ignore it. */
   readonly companion?: ClaimCompanion<T>;
 }

@@ -99,8 +99,10 @@ export function createMemoryAdapter(options: MemoryAdapterOptions = {}): QueueAd
   }
 
   const consumerHooks = {
-    onSettled(delivery: Delivery): void {
-      held.delete(deliveryId(delivery));
+    onSettled(delivery: Delivery, postponeUntil: Date | undefined): void {
+      // A postponed delivery stays held (its id too), as if enqueued again for then.
+      if (postponeUntil !== undefined && closing === undefined) hold({ ...delivery, runAt: postponeUntil }, Date.now());
+      else held.delete(deliveryId(delivery));
       dispatch();
     },
     onStop(consumer: MemoryConsumer): void {

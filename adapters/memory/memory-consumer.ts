@@ -1,8 +1,8 @@
-import type { ConsumeBasics, Consumer, Delivery } from '../queue-adapter.js';
+import { postponedUntil, type ConsumeBasics, type Consumer, type Delivery, type HandleOutcome } from '../queue-adapter.js';
 
 export interface ConsumerHooks {
-  /** The delivery's `handle` settled: acknowledge it and hand out more. */
-  readonly onSettled: (delivery: Delivery) => void;
+  /** The delivery's `handle` settled: acknowledge it (or hold it until `postponeUntil`) and hand out more. */
+  readonly onSettled: (delivery: Delivery, postponeUntil: Date | undefined) => void;
   /** The consumer stopped taking: the adapter must hand it nothing more. */
   readonly onStop: (consumer: MemoryConsumer) => void;
 }
@@ -11,7 +11,7 @@ export interface ConsumerHooks {
 export class MemoryConsumer implements Consumer {
   readonly queues: readonly string[];
   readonly #concurrency: number;
-  readonly #handle: (delivery: Delivery) => Promise<void>;
+  readonly #handle: (delivery: Delivery) => Promise<HandleOutcome>;
   readonly #hooks: ConsumerHooks;
   #inFlight = 0;
   #stopped = false;
@@ -38,10 +38,11 @@ export class MemoryConsumer implements Consumer {
     this.#inFlight += 1;
     void Promise.resolve(delivery)
       .then((taken) => this.#handle(taken))
-      .catch(() => {
+      .then(postponedUntil, () => {
         // Acknowledged whatever the outcome: failures and retries are the store's business.
+        return undefined;
       })
-      .finally(() => this.#settled(delivery));
+      .then((until) => this.#settled(delivery, until));
   }
 
   stop(): Promise<void> {
@@ -58,10 +59,10 @@ export class MemoryConsumer implements Consumer {
     return this.#drained;
   }
 
-  #settled(delivery: Delivery): void {
+  #settled(delivery: Delivery, postponeUntil: Date | undefined): void {
     this.#inFlight -= 1;
     try {
-      this.#hooks.onSettled(delivery);
+      this.#hooks.onSettled(delivery, postponeUntil);
     } finally {
       if (this.#inFlight === 0) this.#resolveDrained?.();
     }

@@ -8,7 +8,7 @@ import { AcknowledgementBatcher } from './acknowledgement-batcher.js';
 import { PostgresConsumer, type ConsumerHandle, type ConsumerPort } from './postgres-consumer.js';
 import { claimDeliveries } from './sql/claim-deliveries.js';
 import { enqueueDeliveries, enqueueDeliveriesCte } from './sql/enqueue-deliveries.js';
-import { nextClaimableAt, releaseDeliveries, renewDeliveryLocks } from './sql/settle-deliveries.js';
+import { nextClaimableAt, postponeDeliveries, releaseDeliveries, renewDeliveryLocks } from './sql/settle-deliveries.js';
 import type { QueryExecutorProvider } from 'kysely';
 
 export interface PostgresAdapterOptions {
@@ -113,6 +113,7 @@ export function createPostgresAdapter(options: PostgresAdapterOptions): Postgres
     nextClaimableAt: (queues) => nextClaimableAt(db, queues),
     acknowledge: (consumerId, delivery) => acknowledgements.add(consumerId, delivery),
     release: (consumerId, deliveries) => releaseDeliveries(db, consumerId, deliveries),
+    postpone: (consumerId, delivery, until) => postponeDeliveries(db, consumerId, [delivery], until),
     flushAcknowledgements: () => acknowledgements.flushed(),
     reportError,
     onStop(consumer) {

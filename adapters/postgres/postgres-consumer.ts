@@ -1,5 +1,5 @@
-import type { ClaimCompanion, ConsumeParams, Consumer, Delivery } from '../queue-adapter.js';
-import { deliveryId } from '../queue-adapter.js';
+import type { ClaimCompanion, ConsumeParams, Consumer, Delivery, HandleOutcome } from '../queue-adapter.js';
+import { deliveryId, postponedUntil } from '../queue-adapter.js';
 import type { ClaimedDelivery } from './sql/claim-deliveries.js';
 
 /** What a consumer needs from its adapter: the SQL, the clock of its polls, and error reports. */
@@ -9,6 +9,8 @@ export interface ConsumerPort {
   nextClaimableAt(queues: readonly string[]): Promise<Date | null>;
   acknowledge(consumerId: string, delivery: Delivery): void;
   release(consumerId: string, deliveries: readonly Delivery[]): Promise<void>;
+  /** Gives a claimed delivery back, due at `until`. */
+  postpone(consumerId: string, delivery: Delivery, until: Date): Promise<void>;
   /** Resolves once the acknowledgements asked for so far are written. */
   flushAcknowledgements(): Promise<void>;
   reportError(error: unknown): void;
@@ -42,10 +44,12 @@ export class PostgresConsumer<T> implements ConsumerHandle {
   readonly queues: readonly string[];
   readonly #id: string;
   readonly #concurrency: number;
-  readonly #handle: (delivery: Delivery, claimed?: T) => Promise<void>;
+  readonly #handle: (delivery: Delivery, claimed?: T) => Promise<HandleOutcome>;
   readonly #companion: ClaimCompanion<T> | undefined;
   readonly #port: ConsumerPort;
   readonly #inFlight = new Map<string, Delivery>();
+  /** Postponements being written: a stop waits for them as for acknowledgements. */
+  readonly #postponing = new Set<Promise<void>>();
   #filling: Promise<void> | undefined;
   #again = false;
   #timer: NodeJS.Timeout | undefined;
@@ -160,15 +164,29 @@ export class PostgresConsumer<T> implements ConsumerHandle {
     this.#inFlight.set(id, delivery);
     void Promise.resolve()
       .then(() => this.#handle(delivery, claimed))
-      .catch(() => {
+      .then(postponedUntil, () => {
         // Acknowledged whatever the outcome: failures and retries are the store's business.
+        return undefined;
       })
-      .finally(() => {
+      .then((until) => {
         this.#inFlight.delete(id);
-        if (!this.#dead) this.#port.acknowledge(this.#id, delivery);
+        if (!this.#dead) {
+          if (until === undefined) this.#port.acknowledge(this.#id, delivery);
+          else this.#postpone(delivery, until);
+        }
         if (this.#inFlight.size === 0) this.#resolveDrained?.();
         this.wake();
       });
+  }
+
+  /** Writes the postponement; a failed write leaves the row locked until its lock runs out, and it comes again. */
+  #postpone(delivery: Delivery, until: Date): void {
+    // Consumers find it again as any delayed delivery: by the next-due lookup after a short claim, or their poll.
+    const written: Promise<void> = this.#port
+      .postpone(this.#id, delivery, until)
+      .catch((error: unknown) => this.#port.reportError(error))
+      .finally(() => this.#postponing.delete(written));
+    this.#postponing.add(written);
   }
 
   stop(): Promise<void> {
@@ -185,7 +203,7 @@ export class PostgresConsumer<T> implements ConsumerHandle {
           this.#resolveDrained = resolve;
         });
       }
-      if (!this.#dead) await this.#port.flushAcknowledgements();
+      if (!this.#dead) await Promise.all([this.#port.flushAcknowledgements(), ...this.#postponing]);
     })();
     return this.#drained;
   }

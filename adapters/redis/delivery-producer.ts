@@ -54,6 +54,17 @@ export class DeliveryProducer {
     await Promise.all([...byBandQueue].map(([name, group]) => this.#save(name, group)));
   }
 
+  /**
+   * Saves a copy of a running delivery, due at `until`. Its job id is the delivery id with the
+   * instant beside it, since the running job still holds the plain id until it is acknowledged;
+   * a delivery enqueued again meanwhile may so come twice, which the store's fenced claim allows.
+   */
+  async postpone(delivery: Delivery, until: Date): Promise<void> {
+    const queue = await this.#queue(bandQueueName(delivery.queue, bandOf(delivery.priority)));
+    const job = toJob(queue, { ...delivery, runAt: until }, Date.now(), `${deliveryId(delivery)}~${until.getTime()}`);
+    await job.save();
+  }
+
   /** Due deliveries go in batches (`ADD_DUE_JOBS`), delayed ones through bee-queue's `saveAll`. */
   async #save(name: string, deliveries: readonly Delivery[]): Promise<void> {
     const queue = await this.#queue(name);
@@ -132,8 +143,8 @@ function jobData(job: BeeQueueJob): string {
   return (job as unknown as { toData(): string }).toData();
 }
 
-function toJob(queue: BeeQueue, delivery: Delivery, nowMs: number): BeeQueueJob {
-  const job = queue.createJob(toJobData(delivery)).setId(deliveryId(delivery)).retries(GIVE_BACK_RETRIES);
+function toJob(queue: BeeQueue, delivery: Delivery, nowMs: number, id = deliveryId(delivery)): BeeQueueJob {
+  const job = queue.createJob(toJobData(delivery)).setId(id).retries(GIVE_BACK_RETRIES);
   const runAtMs = delivery.runAt.getTime();
   return runAtMs > nowMs ? job.delayUntil(runAtMs) : job;
 }

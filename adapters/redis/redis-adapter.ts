@@ -153,6 +153,7 @@ export function createRedisAdapter(options: RedisAdapterOptions): RedisQueueAdap
       const consumer = new RedisConsumer(params, {
         basics: { client: consumerClient, keyPrefix, stallIntervalMs },
         report,
+        postpone: (delivery, until) => producer.postpone(delivery, until),
         onStopped: (stopped) => consumers.delete(stopped),
       });
       consumers.add(consumer);

@@ -1,5 +1,5 @@
 import { toError } from '../../src/errors/to-error.js';
-import type { ConsumeBasics, Consumer, Delivery } from '../queue-adapter.js';
+import { postponedUntil, type ConsumeBasics, type Consumer, type Delivery, type HandleOutcome } from '../queue-adapter.js';
 import { BandWorker } from './band-worker.js';
 import type { BeeQueueBasics, BeeQueueJob } from './bee-queues.js';
 import { fromJobData } from './delivery-job-data.js';
@@ -11,6 +11,8 @@ export interface RedisConsumerOptions {
   /** On the client that the adapter's consumers share. */
   readonly basics: BeeQueueBasics;
   readonly report: (error: Error) => void;
+  /** Saves a copy of the delivery due at `until`, before its job is acknowledged. */
+  readonly postpone: (delivery: Delivery, until: Date) => Promise<void>;
   readonly onStopped: (consumer: RedisConsumer) => void;
 }
 
@@ -41,7 +43,7 @@ class GiveBack extends Error {
  * the most urgent band first. A job is acknowledged (removed) when `handle` settles.
  */
 export class RedisConsumer implements Consumer {
-  readonly #handle: (delivery: Delivery) => Promise<void>;
+  readonly #handle: (delivery: Delivery) => Promise<HandleOutcome>;
   readonly #options: RedisConsumerOptions;
   readonly #gate: PrioritySlotGate;
   readonly #workers: BandWorker[];
@@ -133,8 +135,14 @@ export class RedisConsumer implements Consumer {
     try {
       const handled = Promise.resolve(delivery)
         .then((taken) => this.#handle(taken))
-        .catch(() => {
+        .then(postponedUntil, () => {
           // Acknowledged whatever the outcome: failures and retries are the store's business.
+          return undefined;
+        })
+        .then(async (until) => {
+          if (until === undefined || this.#hasCrashed) return;
+          // A copy that was not saved: the store still holds the task, and its reconciler enqueues it again.
+          await this.#options.postpone(delivery, until).catch((error: unknown) => this.#options.report(toError(error)));
         });
       await Promise.race([handled, this.#crashSignal]);
     } finally {

@@ -1,7 +1,7 @@
 import { builder } from '../builder.js';
 import { COMMAND_ERRORS } from './errors.js';
 import { actorOf } from '../../src/access/index.js';
-import type { QueueView, WorkerRecord } from '../../src/service/index.js';
+import { RATE_LIMIT_BOUNDS, type QueueView, type RateLimit, type WorkerRecord } from '../../src/service/index.js';
 
 const WorkerStateEnum = builder.enumType('WorkerState', {
   values: {
@@ -36,6 +36,35 @@ const WorkerRef = builder.objectRef<WorkerRecord>('Worker').implement({
   }),
 });
 
+const RateLimitScopeEnum = builder.enumType('RateLimitScope', {
+  values: {
+    QUEUE: { description: "Every task on the queue, whatever its type." },
+    TYPE: { description: 'Every task of the type, on whatever queue.' },
+  } as const,
+});
+
+const RateLimitRef = builder.objectRef<RateLimit>('RateLimit').implement({
+  description:
+    'At most `maxStarts` attempt starts in each window of `intervalMs` (fixed windows, aligned to the epoch, on the database clock), across every worker and tenant. Enforced when an attempt is claimed: a task over the limit stays QUEUED, due at the start of the next window.',
+  fields: (t) => ({
+    scope: t.field({ type: RateLimitScopeEnum, resolve: (limit) => limit.scope }),
+    name: t.exposeString('name', { description: "The queue's name, or the task type's." }),
+    maxStarts: t.exposeInt('maxStarts'),
+    intervalMs: t.exposeInt('intervalMs'),
+    setBy: t.exposeString('setBy', { description: 'Who set it: the caller\'s key or subject.' }),
+    updatedAt: t.field({ type: 'DateTime', resolve: (limit) => limit.updatedAt }),
+  }),
+});
+
+const SetRateLimitInput = builder.inputType('SetRateLimitInput', {
+  fields: (t) => ({
+    scope: t.field({ type: RateLimitScopeEnum, required: true }),
+    name: t.string({ required: true, description: "The queue's name, or the task type's." }),
+    maxStarts: t.int({ required: true, description: `1 to ${RATE_LIMIT_BOUNDS.maxStarts}.` }),
+    intervalMs: t.int({ required: true, description: `The window, ${RATE_LIMIT_BOUNDS.minIntervalMs} ms to ${RATE_LIMIT_BOUNDS.maxIntervalMs} ms (a week).` }),
+  }),
+});
+
 const QueueRef = builder.objectRef<QueueView>('Queue').implement({
   description: 'A queue: its controls, across tenants, and what the caller\'s tenant has waiting on it. Read from indexes and small tables, not by counting tasks.',
   fields: (t) => ({
@@ -50,6 +79,12 @@ const QueueRef = builder.objectRef<QueueView>('Queue').implement({
     }),
     workersAlive: t.exposeInt('workersAlive', { description: 'ALIVE workers that serve it.' }),
     slotsAlive: t.exposeInt('slotsAlive', { description: 'Their slots for it (shared slots counted for each queue that shares them).' }),
+    rateLimit: t.field({
+      type: RateLimitRef,
+      nullable: true,
+      description: "The queue's own rate limit; limits on task types are in `rateLimits`.",
+      resolve: (queue) => queue.rateLimit,
+    }),
     unserved: t.boolean({
       description: 'It has QUEUED tasks, is not paused, and no ALIVE worker serves it: they wait until one starts.',
       resolve: (queue) => queue.oldestQueuedAt !== null && queue.pausedAt === null && queue.workersAlive === 0,
@@ -69,6 +104,12 @@ builder.queryFields((t) => ({
     description: 'Every queue with waiting tasks, served by a worker in the last day, or with controls, by name.',
     authScopes: { read: true },
     resolve: (_root, _args, context) => context.operations.queues(context.principal.tenancy),
+  }),
+  rateLimits: t.field({
+    type: [RateLimitRef],
+    description: 'Every rate limit, of queues and of task types.',
+    authScopes: { read: true },
+    resolve: (_root, _args, context) => context.operations.rateLimits(),
   }),
   queue: t.field({
     type: QueueRef,
@@ -96,5 +137,22 @@ builder.mutationFields((t) => ({
     args: { name: t.arg.string({ required: true }) },
     errors: { types: COMMAND_ERRORS, result: { name: 'ResumeQueueSuccess' }, union: { name: 'ResumeQueueResult' }, dataField: { name: 'queue' } },
     resolve: (_root, args, context) => context.operations.resumeQueue(context.principal.tenancy, args.name),
+  }),
+  setRateLimit: t.field({
+    type: RateLimitRef,
+    description:
+      'Sets the rate limit of a queue or a task type, for every tenant; claims that start after its commit hold to it. The current window keeps its count unless the interval changes.',
+    authScopes: { operator: true },
+    args: { input: t.arg({ type: SetRateLimitInput, required: true }) },
+    errors: { types: COMMAND_ERRORS, result: { name: 'SetRateLimitSuccess' }, union: { name: 'SetRateLimitResult' }, dataField: { name: 'rateLimit' } },
+    resolve: (_root, args, context) => context.operations.setRateLimit(args.input, actorOf(context.principal)),
+  }),
+  removeRateLimit: t.field({
+    type: RateLimitRef,
+    description: 'Removes the rate limit of a queue or a task type (NotFoundError when it has none). Tasks it held back start when their window comes.',
+    authScopes: { operator: true },
+    args: { scope: t.arg({ type: RateLimitScopeEnum, required: true }), name: t.arg.string({ required: true }) },
+    errors: { types: COMMAND_ERRORS, result: { name: 'RemoveRateLimitSuccess' }, union: { name: 'RemoveRateLimitResult' }, dataField: { name: 'rateLimit' } },
+    resolve: (_root, args, context) => context.operations.removeRateLimit({ scope: args.scope, name: args.name }),
   }),
 }));

@@ -23,6 +23,7 @@ export class ProcessMetrics {
   readonly attemptsEnded: Counter<'queue' | 'type' | 'outcome'>;
   readonly attemptDuration: Histogram<'queue' | 'type' | 'outcome'>;
   readonly pickupLatency: Histogram<'queue'>;
+  readonly rateLimitHolds: Counter<'queue'>;
   private readonly sources: {
     slots?: () => { readonly busy: number; readonly total: number };
     subscriptions?: () => { readonly sockets: number; readonly operations: number };
@@ -51,6 +52,12 @@ export class ProcessMetrics {
       help: 'From the time a task became due (its run time) to the start of its attempt',
       labelNames: ['queue'],
       buckets: DURATION_BUCKETS,
+      registers,
+    });
+    this.rateLimitHolds = new Counter({
+      name: 'jobql_rate_limit_holds_total',
+      help: "Deliveries whose task a rate limit held back to its next window (each hold of a task counts)",
+      labelNames: ['queue'],
       registers,
     });
     const sources = this.sources;

@@ -5,6 +5,9 @@
 export { JobService, type JobServiceOptions } from './job-service.js';
 export { OperationsService, type QueueView } from './operations-service.js';
 export type { WorkerRecord, WorkerState } from '../store/worker-registry.js';
+export type { RateLimit } from '../store/rate-limits.js';
+export type { RateLimitScope } from '../store/database.js';
+export { RATE_LIMIT_BOUNDS, type RateLimitInput, type RateLimitKey } from './rate-limit-input.js';
 export type { SubmitJobInput, TaskInput } from './submit-input.js';
 export type { JobRecord, TaskAttemptRecord, TaskRecord } from '../store/records.js';
 export { jobProgressSnapshot, jobTaskCounts } from '../store/records.js';

@@ -1,8 +1,10 @@
 import { sql } from 'kysely';
-import { ValidationError } from '../errors/index.js';
+import { NotFoundError, ValidationError } from '../errors/index.js';
 import type { Db } from '../store/database.js';
 import { pauseQueue, queueControls, resumeQueue, type QueueControl } from '../store/queue-controls.js';
 import { listWorkers, type WorkerRecord } from '../store/worker-registry.js';
+import { listRateLimits, removeRateLimit, setRateLimit, type RateLimit } from '../store/rate-limits.js';
+import { checkedRateLimitInput, checkedRateLimitKey, type RateLimitInput, type RateLimitKey } from './rate-limit-input.js';
 import type { Tenancy } from '../domain/tenancy.js';
 import { queueNameSchema } from './queue-name.js';
 
@@ -14,6 +16,8 @@ export interface QueueView extends QueueControl {
   /** ALIVE workers that serve it, and their slots for it. */
   readonly workersAlive: number;
   readonly slotsAlive: number;
+  /** Its own rate limit (not those of the task types on it). */
+  readonly rateLimit: RateLimit | null;
 }
 
 /** How far back `workers` shows those that stopped or were lost. */
@@ -37,10 +41,21 @@ export class OperationsService {
    * the tasks table.
    */
   async queues(tenancy: Tenancy): Promise<QueueView[]> {
-    const [workers, controls, waiting] = await Promise.all([this.workers(), queueControls(this.db), this.waitingQueues(tenancy)]);
-    const names = new Set<string>([...waiting.keys(), ...controls.map((control) => control.queue), ...workers.flatMap((w) => w.queues.map((q) => q.name))]);
+    const [workers, controls, waiting, limits] = await Promise.all([
+      this.workers(),
+      queueControls(this.db),
+      this.waitingQueues(tenancy),
+      listRateLimits(this.db),
+    ]);
+    const queueLimits = new Map(limits.filter((limit) => limit.scope === 'QUEUE').map((limit) => [limit.name, limit]));
+    const names = new Set<string>([
+      ...waiting.keys(),
+      ...controls.map((control) => control.queue),
+      ...workers.flatMap((w) => w.queues.map((q) => q.name)),
+      ...queueLimits.keys(),
+    ]);
     const controlOf = new Map(controls.map((control) => [control.queue, control]));
-    return [...names].sort().map((name) => this.view(name, controlOf.get(name), waiting.get(name) ?? null, workers));
+    return [...names].sort().map((name) => this.view(name, controlOf.get(name), waiting.get(name) ?? null, workers, queueLimits.get(name) ?? null));
   }
 
   async queue(tenancy: Tenancy, name: string): Promise<QueueView | null> {
@@ -57,7 +72,31 @@ export class OperationsService {
     return (await this.queue(tenancy, name))!;
   }
 
-  private view(name: string, control: QueueControl | undefined, oldestQueuedAt: Date | null, workers: readonly WorkerRecord[]): QueueView {
+  /** Every rate limit, of queues and of task types. */
+  rateLimits(): Promise<RateLimit[]> {
+    return listRateLimits(this.db);
+  }
+
+  /** Sets a limit; the claims that start after its commit hold to it. */
+  setRateLimit(input: RateLimitInput, by: string): Promise<RateLimit> {
+    return setRateLimit(this.db, { ...checkedRateLimitInput(input), setBy: by });
+  }
+
+  /** Removes a limit; a NotFoundError when there is none. */
+  async removeRateLimit(key: RateLimitKey): Promise<RateLimit> {
+    const checked = checkedRateLimitKey(key);
+    const removed = await removeRateLimit(this.db, checked);
+    if (!removed) throw new NotFoundError('RateLimit', `${checked.scope}:${checked.name}`);
+    return removed;
+  }
+
+  private view(
+    name: string,
+    control: QueueControl | undefined,
+    oldestQueuedAt: Date | null,
+    workers: readonly WorkerRecord[],
+    rateLimit: RateLimit | null,
+  ): QueueView {
     const serving = workers.filter((worker) => worker.state === 'ALIVE').flatMap((worker) => worker.queues.filter((queue) => queue.name === name));
     return {
       name,
@@ -67,6 +106,7 @@ export class OperationsService {
       oldestQueuedAt,
       workersAlive: serving.length,
       slotsAlive: serving.reduce((sum, queue) => sum + queue.slots, 0),
+      rateLimit,
     };
   }
 

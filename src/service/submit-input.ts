@@ -41,9 +41,12 @@ const instant = z.union([z.date(), z.iso.datetime({ offset: true }).transform((t
   'must be a valid date-time',
 );
 
+/** What a task type may be called. */
+export const taskTypeSchema = z.string().min(1).max(LIMITS.nameLength);
+
 export const taskInputSchema = z
   .object({
-    type: z.string().min(1).max(LIMITS.nameLength),
+    type: taskTypeSchema,
     payload: z.unknown().optional(),
     queue: queueNameSchema.optional(),
     priority: priority.optional(),

@@ -157,6 +157,21 @@ export interface QueueControlsTable {
   updatedAt: Timestamp;
 }
 
+export type RateLimitScope = 'QUEUE' | 'TYPE';
+
+/** A limit on attempt starts per window, of a queue or a task type, across tenants (see claim-attempts.ts). */
+export interface RateLimitsTable {
+  scope: RateLimitScope;
+  name: string;
+  maxStarts: number;
+  intervalMs: number;
+  /** The window `used` counts, aligned to the epoch. */
+  windowStart: Generated<Date>;
+  used: Generated<number>;
+  setBy: string;
+  updatedAt: Generated<Date>;
+}
+
 export interface Database {
   jobs: JobsTable;
   tasks: TasksTable;
@@ -167,6 +182,7 @@ export interface Database {
   signingSecrets: SigningSecretsTable;
   workers: WorkersTable;
   queueControls: QueueControlsTable;
+  rateLimits: RateLimitsTable;
 }
 
 export type Db = Kysely<Database>;

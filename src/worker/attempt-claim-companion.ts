@@ -3,9 +3,11 @@ import type { ClaimCompanion } from '../../adapters/queue-adapter.js';
 import { claimAttemptCtes, claimedAttemptColumns, claimedBatch, type AttemptClaimParams, type ClaimedBatch } from '../store/claim-attempts.js';
 import type { TaskRecord } from '../store/records.js';
 
-/** What the claim made of one delivery: its task, now RUNNING this attempt, or none (fenced out). */
+/** What the claim made of one delivery: its task, now RUNNING this attempt, or none (fenced out, or held back until `heldUntil`). */
 export interface ClaimedAttempt {
   readonly task: TaskRecord | undefined;
+  /** A rate limit held the task back: its delivery is to come again then. */
+  readonly heldUntil?: Date;
 }
 
 /**
@@ -19,11 +21,16 @@ export function attemptClaimCompanion(params: AttemptClaimParams, onBatch: (batc
   return {
     ctes: (now) => claimAttemptCtes(sql`(select task_id as id, attempt from taken) as w`, now, params),
     columns: claimedAttemptColumns(params.notify),
-    join: sql`left join claimed on claimed.id = taken.task_id and claimed.attempt = taken.attempt`,
+    join: sql`left join claimed on claimed.id = taken.task_id and claimed.attempt = taken.attempt
+      left join held on held.id = taken.task_id and held.attempt + 1 = taken.attempt`,
     read(rows) {
       const batch = claimedBatch(rows, params.notify, isDeliveryColumn);
       onBatch(batch);
-      return rows.map((row) => ({ task: batch.tasks.get(row['deliveryTaskId'] as string) }));
+      return rows.map((row) => {
+        const taskId = row['deliveryTaskId'] as string;
+        const heldUntil = batch.held.get(taskId);
+        return heldUntil ? { task: undefined, heldUntil } : { task: batch.tasks.get(taskId) };
+      });
     },
   };
 }

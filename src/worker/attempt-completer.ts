@@ -42,7 +42,7 @@ const MAX_BATCH = 100;
  * the task anyway.
  */
 export class AttemptCompleter {
-  private readonly claims: WriteBatcher<Delivery, TaskRecord | undefined>;
+  private readonly claims: WriteBatcher<Delivery, ClaimedAttempt>;
   private readonly completions: WriteBatcher<CompletionItem, void>;
 
   constructor(private readonly options: AttemptCompleterOptions) {
@@ -50,8 +50,8 @@ export class AttemptCompleter {
     this.completions = new WriteBatcher((items) => this.completeBatch(items), { maxBatch: MAX_BATCH, maxInFlight: 1 });
   }
 
-  /** Claims the delivery's attempt; undefined for a duplicate or stale delivery (someone else has it, or it is done). */
-  claim(delivery: Delivery): Promise<TaskRecord | undefined> {
+  /** Claims the delivery's attempt; no task for a duplicate or stale delivery (someone else has it, or it is done) or one held back. */
+  claim(delivery: Delivery): Promise<ClaimedAttempt> {
     return this.claims.add(delivery);
   }
 
@@ -88,16 +88,18 @@ export class AttemptCompleter {
   }
 
   /** One batch of claims; a task comes back once, to the first of its deliveries in the batch. */
-  private async claimBatch(deliveries: readonly Delivery[]): Promise<(TaskRecord | undefined)[]> {
+  private async claimBatch(deliveries: readonly Delivery[]): Promise<ClaimedAttempt[]> {
     const { db, bus, leaseMs, workerId } = this.options;
     const batch = await this.storeWrite(() => claimAttempts(db, deliveries, { workerId, leaseMs, notify: bus.statementNotify }));
     publishWritten(bus, batch);
     const given = new Set<string>();
     return deliveries.map((delivery) => {
+      const heldUntil = batch.held.get(delivery.taskId);
+      if (heldUntil) return { task: undefined, heldUntil };
       const task = batch.tasks.get(delivery.taskId);
-      if (!task || task.attempt !== delivery.attempt || given.has(task.id)) return undefined;
+      if (!task || task.attempt !== delivery.attempt || given.has(task.id)) return { task: undefined };
       given.add(task.id);
-      return task;
+      return { task };
     });
   }
 

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { EventBus } from '../../adapters/event-bus.js';
-import type { Consumer, Delivery, QueueAdapter } from '../../adapters/queue-adapter.js';
+import type { Consumer, Delivery, HandleOutcome, QueueAdapter } from '../../adapters/queue-adapter.js';
 import type { AttemptRef } from '../domain/attempt-ref.js';
 import { TaskAbortedError, toError } from '../errors/index.js';
 import type { Db } from '../store/database.js';
@@ -207,13 +207,20 @@ export class Worker {
     this.presence = undefined;
   }
 
-  /** `claimed`: the attempt the adapter's claim already claimed; otherwise it is claimed here, in a batch. */
-  private async handle(delivery: Delivery, claimed?: ClaimedAttempt): Promise<void> {
+  /**
+   * `claimed`: the attempt the adapter's claim already claimed; otherwise it is claimed here, in a
+   * batch. A task a rate limit held back has its delivery postponed to when it is due again.
+   */
+  private async handle(delivery: Delivery, claimed?: ClaimedAttempt): Promise<HandleOutcome> {
     // Its task waits in the store, and is enqueued again when the queue is resumed.
     if (!claimed && this.presence?.isPaused(delivery.queue)) return;
-    const task = claimed ? claimed.task : await this.completer.claim(delivery);
-    if (!task) return; // a duplicate or stale delivery: someone else has it, or it is done
-    await this.run(task);
+    const attempt = claimed ?? (await this.completer.claim(delivery));
+    if (attempt.heldUntil) {
+      this.options.metrics?.rateLimitHolds.inc({ queue: delivery.queue });
+      return { postponeUntil: attempt.heldUntil };
+    }
+    if (!attempt.task) return; // a duplicate or stale delivery: someone else has it, or it is done
+    await this.run(attempt.task);
   }
 
   private async run(task: TaskRecord): Promise<void> {

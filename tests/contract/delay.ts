@@ -70,5 +70,33 @@ export function delayContract(ctx: ContractContext): void {
       ]);
       expectOnTime(recorder, [urgentLater]);
     });
+
+    it('delivers a postponed delivery again at the instant its handle named, and once acknowledged never again', async ({ skip }) => {
+      skipUnlessDelayed(skip);
+      const queue = uniqueQueue('postpone');
+      const delivery = makeDelivery(queue);
+      const other = makeDelivery(queue);
+      const starts: number[] = [];
+      let until: Date | undefined;
+      ctx.adapter.consume({
+        queues: [queue],
+        concurrency: 2,
+        handle: async (taken) => {
+          if (deliveryId(taken) !== deliveryId(delivery)) return;
+          starts.push(Date.now());
+          if (starts.length > 1) return;
+          until = new Date(Date.now() + 300);
+          return { postponeUntil: until };
+        },
+      });
+      await ctx.adapter.enqueue({ deliveries: [delivery, other] });
+
+      await waitFor(() => starts.length >= 2, 'the postponed delivery again', ctx.timeoutMs);
+      const late = (starts[1] ?? Number.NaN) - (until?.getTime() ?? Number.NaN);
+      expect(late, `handled again ${late} ms after the postponement's instant`).toBeGreaterThanOrEqual(0);
+      expect(late).toBeLessThan(MAX_LATE_MS);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(starts).toHaveLength(2);
+    });
   });
 }

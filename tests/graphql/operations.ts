@@ -418,6 +418,67 @@ export const Queues = graphql(`
       workersAlive
       slotsAlive
       unserved
+      rateLimit {
+        maxStarts
+        intervalMs
+      }
+    }
+  }
+`);
+
+export const RateLimits = graphql(`
+  query RateLimits {
+    rateLimits {
+      scope
+      name
+      maxStarts
+      intervalMs
+      setBy
+    }
+  }
+`);
+
+export const SetRateLimit = graphql(`
+  mutation SetRateLimit($input: SetRateLimitInput!) {
+    setRateLimit(input: $input) {
+      __typename
+      ... on SetRateLimitSuccess {
+        rateLimit {
+          scope
+          name
+          maxStarts
+          intervalMs
+        }
+      }
+      ... on ValidationError {
+        message
+        details {
+          path
+          message
+        }
+      }
+      ... on Error {
+        message
+        code
+      }
+    }
+  }
+`);
+
+export const RemoveRateLimit = graphql(`
+  mutation RemoveRateLimit($scope: RateLimitScope!, $name: String!) {
+    removeRateLimit(scope: $scope, name: $name) {
+      __typename
+      ... on RemoveRateLimitSuccess {
+        rateLimit {
+          scope
+          name
+        }
+      }
+      ... on Error {
+        message
+        code
+      }
     }
   }
 `);

@@ -34,6 +34,14 @@ export async function releaseDeliveries(db: QueryExecutorProvider, consumerId: s
     where d.task_id = k.task_id and d.attempt = k.attempt and d.locked_by = ${consumerId}`.execute(db);
 }
 
+/** Gives claimed deliveries back due at `until`, for any consumer (a postponed handle's). */
+export async function postponeDeliveries(db: QueryExecutorProvider, consumerId: string, deliveries: readonly DeliveryKey[], until: Date): Promise<void> {
+  await sql`
+    update queue_deliveries as d set locked_by = null, locked_until = null, run_at = ${until}
+    from ${deliveryKeys(deliveries)}
+    where d.task_id = k.task_id and d.attempt = k.attempt and d.locked_by = ${consumerId}`.execute(db);
+}
+
 /** Extends the lock of every delivery a live consumer holds, by its `locked_by` index. */
 export async function renewDeliveryLocks(db: QueryExecutorProvider, consumerId: string, now: Date, lockMs: number): Promise<void> {
   await sql`
