@@ -16,6 +16,7 @@ import * as m0014 from './0014_tenants.js';
 import * as m0015 from './0015_api_keys.js';
 import * as m0016 from './0016_workers_and_queue_controls.js';
 import * as m0017 from './0017_rate_limits.js';
+import * as m0018 from './0018_schedules.js';
 
 /**
  * Every migration, by name, in order. Imported statically so the same code runs under tsx, vitest
@@ -39,4 +40,5 @@ export const migrations: Record<string, Migration> = {
   '0015_api_keys': m0015,
   '0016_workers_and_queue_controls': m0016,
   '0017_rate_limits': m0017,
+  '0018_schedules': m0018,
 };

@@ -1,7 +1,7 @@
 import DataLoader from 'dataloader';
 import { inKeyOrder } from './types/loaded-by-id.js';
 import type { JobEvent } from '../src/domain/job-event.js';
-import type { JobService, OperationsService, PageRequest, TaskAttemptRecord, TaskRecord, Tenancy } from '../src/service/index.js';
+import type { JobService, OperationsService, PageRequest, ScheduleService, TaskAttemptRecord, TaskRecord, Tenancy } from '../src/service/index.js';
 import type { AccessService, Principal } from '../src/access/index.js';
 import type { ProcessHealth } from '../src/health/process-health.js';
 
@@ -16,6 +16,7 @@ export interface Context {
   readonly service: JobService;
   /** Workers, queues and their controls. */
   readonly operations: OperationsService;
+  readonly schedules: ScheduleService;
   readonly access: AccessService;
   /** The answering process's readiness checks. */
   readonly health: ProcessHealth;
@@ -90,7 +91,13 @@ function splitPages<T extends { jobId: string }>(requests: readonly PageRequest[
 }
 
 export function createContext(
-  services: { readonly service: JobService; readonly operations: OperationsService; readonly access: AccessService; readonly health: ProcessHealth },
+  services: {
+    readonly service: JobService;
+    readonly operations: OperationsService;
+    readonly schedules: ScheduleService;
+    readonly access: AccessService;
+    readonly health: ProcessHealth;
+  },
   principal: Principal,
   quota: TaskQuota,
 ): Context {

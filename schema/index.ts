@@ -7,6 +7,7 @@ import './types/job.js';
 import './queries.js';
 import './types/health.js';
 import './types/operations.js';
+import './types/schedules.js';
 import './mutations/submit-job.js';
 import './mutations/retry-task.js';
 import './mutations/cancel-task.js';

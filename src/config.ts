@@ -92,6 +92,10 @@ export const configSchema = z.object({
   QUEUE_RETENTION_MS: queueRetention.default(new Map()),
   /** How often each worker runs the maintenance loop (one at a time across workers). */
   MAINTENANCE_INTERVAL_MS: int(60_000, 100),
+  /** How often a worker process submits the schedules' due ticks. */
+  SCHEDULER_INTERVAL_MS: int(1_000, 50),
+  /** A schedule's tick older than this when a process gets to it was missed (nothing ran): its policy decides. */
+  SCHEDULE_MISSED_AFTER_MS: int(30_000, 0),
   /** A jobProgress subscription that heard nothing for this long re-reads the store (bus loss guard). */
   SUBSCRIPTION_RESYNC_MS: int(5_000, 100),
   /**

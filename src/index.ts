@@ -11,6 +11,9 @@ export { loadConfig, configSchema, type Config, type ProcessRole } from './confi
 export { defineTask, type AnyTaskDefinition, type TaskContext, type TaskDefinition, type TaskIsolation } from './tasks/define-task.js';
 export type { BackoffPolicy, BackoffType } from './domain/backoff.js';
 
+// Cron schedules, declared beside the task types.
+export { defineSchedule, type ScheduleDefinition, type ScheduleInput, type MissedTicks } from './service/index.js';
+
 // What a process offers: submit, cancel, retry, read and watch.
 export {
   JobService,

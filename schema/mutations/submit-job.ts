@@ -33,7 +33,7 @@ const TaskInputRef = builder.inputType('TaskInput', {
   }),
 });
 
-const SubmitJobInputRef = builder.inputType('SubmitJobInput', {
+export const SubmitJobInputRef = builder.inputType('SubmitJobInput', {
   fields: (t) => ({
     name: t.string({ required: true }),
     queue: t.string({ required: false, description: 'Defaults to `default`.' }),
@@ -74,7 +74,7 @@ type WithoutNulls<T> = T extends (infer U)[]
     : T;
 
 /** GraphQL gives an explicit `null` for an omitted optional field; the service wants it absent. */
-function withoutNulls<T>(value: T): WithoutNulls<T> {
+export function withoutNulls<T>(value: T): WithoutNulls<T> {
   if (Array.isArray(value)) return value.map(withoutNulls) as WithoutNulls<T>;
   if (value === null || typeof value !== 'object' || value instanceof Date) return value as WithoutNulls<T>;
   const out: Record<string, unknown> = {};

@@ -15,6 +15,10 @@ import { ProcessMetrics } from '../metrics/process-metrics.js';
 import { isOperator, type AccessService } from '../access/index.js';
 import { JobService } from '../service/job-service.js';
 import { OperationsService } from '../service/operations-service.js';
+import { ScheduleService } from '../service/schedule-service.js';
+import type { ScheduleDefinition } from '../service/define-schedule.js';
+import { DEFAULT_TENANT } from '../domain/tenancy.js';
+import { every } from '../worker/every.js';
 import { demoTasks } from '../tasks/demo-tasks.js';
 import type { AnyTaskDefinition } from '../tasks/define-task.js';
 import { TaskRegistry } from '../tasks/task-registry.js';
@@ -30,6 +34,8 @@ export interface JobQlOptions {
   readonly role?: ProcessRole;
   /** Task types to register beside the demo ones. */
   readonly tasks?: readonly AnyTaskDefinition[];
+  /** Cron schedules to keep in the store (see defineSchedule). */
+  readonly schedules?: readonly ScheduleDefinition[];
   readonly logger?: Logger;
   /** Sees every SQL statement (the query-count tests count them). */
   readonly onQuery?: (event: LogEvent) => void;
@@ -102,6 +108,11 @@ export async function startJobQl(options: JobQlOptions): Promise<JobQl> {
       watchResyncMs: config.SUBSCRIPTION_RESYNC_MS,
     });
 
+    const schedules = new ScheduleService({ db, jobs: service, logger, missedAfterMs: config.SCHEDULE_MISSED_AFTER_MS });
+    for (const { tenant, ...definition } of options.schedules ?? []) {
+      await schedules.upsert({ tenant: tenant ?? DEFAULT_TENANT }, definition, 'CODE');
+    }
+
     let worker: Worker | undefined;
     if (role !== 'api') {
       worker = new Worker({
@@ -129,6 +140,8 @@ export async function startJobQl(options: JobQlOptions): Promise<JobQl> {
       const starting = worker;
       stack.push(() => starting.stop());
       await worker.start();
+      const scheduler = every(config.SCHEDULER_INTERVAL_MS, () => schedules.submitDue(), 'scheduler', logger);
+      stack.push(() => scheduler.stop());
     }
 
     for (const check of processChecks({ db, schema: database.schema, adapter, bus, worker })) health.add(check);
@@ -165,6 +178,7 @@ export async function startJobQl(options: JobQlOptions): Promise<JobQl> {
         health,
         service,
         operations: new OperationsService(requestsDb),
+        schedules: new ScheduleService({ db: requestsDb, jobs: service, logger, missedAfterMs: config.SCHEDULE_MISSED_AFTER_MS }),
         access: accessService(),
         logger,
         introspection: config.GRAPHQL_INTROSPECTION,

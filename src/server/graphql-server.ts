@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { createContext, schema } from '../../schema/index.js';
 import { maskError } from './mask-error.js';
 import { useSharedEventExecution } from './shared-event-execution.js';
-import type { JobService, OperationsService } from '../service/index.js';
+import type { JobService, OperationsService, ScheduleService } from '../service/index.js';
 import type { AccessService } from '../access/index.js';
 import type { ProcessHealth } from '../health/process-health.js';
 import { JobQlError, UnauthenticatedError } from '../errors/index.js';
@@ -29,6 +29,7 @@ import type { ProcessMetrics } from '../metrics/process-metrics.js';
 export interface GraphqlServerOptions {
   readonly service: JobService;
   readonly operations: OperationsService;
+  readonly schedules: ScheduleService;
   readonly access: AccessService;
   readonly health: ProcessHealth;
   /** Where operations are counted and timed, and open subscriptions shown. */
@@ -108,7 +109,7 @@ export function buildGraphqlServer(options: GraphqlServerOptions): GraphqlServer
     context: (initial: YogaInitialContext & ConnectionExtra) => {
       const admitted = initial.admitted ?? admission.of(initial.request);
       if (admitted.principal === undefined) throw admitted.refusal ?? new UnauthenticatedError();
-      return createContext({ service: withConnectionShare(service, options.connectionsPerRequest), operations: options.operations, access, health: options.health }, admitted.principal, admitted.quota);
+      return createContext({ service: withConnectionShare(service, options.connectionsPerRequest), operations: options.operations, schedules: options.schedules, access, health: options.health }, admitted.principal, admitted.quota);
     },
     // GraphiQL's assets come inline from the package: the page loads with no other host reachable.
     graphiql: options.graphiql ? { subscriptionsProtocol: 'WS', title: 'jobql', headers: '{"authorization": "Bearer "}' } : false,

@@ -14,3 +14,7 @@ export { jobProgressSnapshot, jobTaskCounts } from '../store/records.js';
 export type { JobCursor, JobFilter, PageRequest } from '../store/reads.js';
 export { DEFAULT_TENANT, type Tenancy } from '../domain/tenancy.js';
 export { stoppable } from './stoppable.js';
+export { ScheduleService, SCHEDULE_BOUNDS, type ScheduleInput } from './schedule-service.js';
+export { defineSchedule, type ScheduleDefinition } from './define-schedule.js';
+export type { ScheduleRecord } from '../store/schedules.js';
+export type { MissedTicks, ScheduleSource } from '../store/database.js';

@@ -74,6 +74,12 @@ export class JobService {
     return this.submitWithKey(tenant, newJob, newJob.idempotencyKey, submissionHash(newJob, input), now);
   }
 
+  /** Checks a submission as `submitJob` would, writing nothing: a ValidationError when it would be refused. */
+  async checkSubmission(input: SubmitJobInput): Promise<void> {
+    const { registry, maxTasksPerJob } = this.options;
+    await validateSubmission(input, registry, { maxTasksPerJob, now: new Date() });
+  }
+
   /**
    * The unique index on the key decides races: a submission whose insert loses goes round again
    * and answers as the winner's job dictates. A job that finished more than the TTL ago gives its

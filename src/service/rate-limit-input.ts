@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ValidationError } from '../errors/index.js';
 import type { RateLimitScope } from '../store/database.js';
 import { queueNameSchema } from './queue-name.js';
+import { unstorableIssues } from './storable-values.js';
 import { taskTypeSchema } from './submit-input.js';
 
 /** The bounds of a rate limit: windows from 100 ms to a week, and up to a million starts in one. */
@@ -31,6 +32,8 @@ const boundsSchema = z.object({
 
 /** The key, checked: its name follows the rules of its scope's names. */
 export function checkedRateLimitKey(key: RateLimitKey): RateLimitKey {
+  const unstorable = unstorableIssues({ name: key.name });
+  if (unstorable.length > 0) throw new ValidationError(unstorable);
   const parsed = nameOf(key.scope).safeParse(key.name);
   if (!parsed.success) throw ValidationError.field('name', parsed.error.issues[0]?.message ?? 'not a name');
   return { scope: key.scope, name: parsed.data };
@@ -38,9 +41,9 @@ export function checkedRateLimitKey(key: RateLimitKey): RateLimitKey {
 
 /** The limit, checked; a ValidationError naming every field out of bounds. */
 export function checkedRateLimitInput(input: RateLimitInput): RateLimitInput {
-  const issues: { path: string; message: string }[] = [];
+  const issues = unstorableIssues({ name: input.name });
   const name = nameOf(input.scope).safeParse(input.name);
-  if (!name.success) issues.push({ path: 'name', message: name.error.issues[0]?.message ?? 'not a name' });
+  if (!name.success && issues.length === 0) issues.push({ path: 'name', message: name.error.issues[0]?.message ?? 'not a name' });
   const bounds = boundsSchema.safeParse({ maxStarts: input.maxStarts, intervalMs: input.intervalMs });
   if (!bounds.success) issues.push(...bounds.error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message })));
   if (issues.length > 0) throw new ValidationError(issues);

@@ -172,6 +172,31 @@ export interface RateLimitsTable {
   updatedAt: Generated<Date>;
 }
 
+export type MissedTicks = 'SKIP' | 'RUN_ONCE' | 'RUN_ALL';
+export type ScheduleSource = 'CODE' | 'API';
+
+/** A tenant's cron schedule (see src/service/schedule-service.ts). */
+export interface SchedulesTable {
+  tenantId: string;
+  name: string;
+  cron: string;
+  timeZone: string;
+  /** The submission each tick makes, as given (a SubmitJobInput). */
+  job: JsonColumn<Record<string, unknown>>;
+  missedTicks: MissedTicks;
+  missedLimit: number;
+  source: ScheduleSource;
+  pausedAt: NullableTimestamp;
+  /** The next tick to submit; null when the expression has no more. */
+  nextRunAt: NullableTimestamp;
+  lastRunAt: NullableTimestamp;
+  lastJobId: string | null;
+  /** Raised by every write of the definition. */
+  revision: Generated<number>;
+  createdAt: Generated<Date>;
+  updatedAt: Generated<Date>;
+}
+
 export interface Database {
   jobs: JobsTable;
   tasks: TasksTable;
@@ -183,6 +208,7 @@ export interface Database {
   workers: WorkersTable;
   queueControls: QueueControlsTable;
   rateLimits: RateLimitsTable;
+  schedules: SchedulesTable;
 }
 
 export type Db = Kysely<Database>;

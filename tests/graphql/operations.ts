@@ -519,3 +519,108 @@ export const ResumeQueue = graphql(`
     }
   }
 `);
+
+export const Schedules = graphql(`
+  query Schedules {
+    schedules {
+      name
+      cron
+      timeZone
+      job
+      missedTicks
+      missedLimit
+      source
+      paused
+      nextRunAt
+      lastRunAt
+      lastJob {
+        id
+        name
+      }
+    }
+  }
+`);
+
+export const UpsertSchedule = graphql(`
+  mutation UpsertSchedule($input: UpsertScheduleInput!) {
+    upsertSchedule(input: $input) {
+      __typename
+      ... on UpsertScheduleSuccess {
+        schedule {
+          name
+          cron
+          timeZone
+          paused
+          nextRunAt
+          source
+        }
+      }
+      ... on ValidationError {
+        message
+        details {
+          path
+          message
+        }
+      }
+      ... on Error {
+        message
+        code
+      }
+    }
+  }
+`);
+
+export const PauseSchedule = graphql(`
+  mutation PauseSchedule($name: String!) {
+    pauseSchedule(name: $name) {
+      __typename
+      ... on PauseScheduleSuccess {
+        schedule {
+          name
+          paused
+          nextRunAt
+        }
+      }
+      ... on Error {
+        message
+        code
+      }
+    }
+  }
+`);
+
+export const ResumeSchedule = graphql(`
+  mutation ResumeSchedule($name: String!) {
+    resumeSchedule(name: $name) {
+      __typename
+      ... on ResumeScheduleSuccess {
+        schedule {
+          name
+          paused
+          nextRunAt
+        }
+      }
+      ... on Error {
+        message
+        code
+      }
+    }
+  }
+`);
+
+export const DeleteSchedule = graphql(`
+  mutation DeleteSchedule($name: String!) {
+    deleteSchedule(name: $name) {
+      __typename
+      ... on DeleteScheduleSuccess {
+        schedule {
+          name
+        }
+      }
+      ... on Error {
+        message
+        code
+      }
+    }
+  }
+`);

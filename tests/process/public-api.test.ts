@@ -34,6 +34,7 @@ describe('the public entry point', () => {
         'TaskAbortedError',
         'ValidationError',
         'configSchema',
+        'defineSchedule',
         'defineTask',
         'loadConfig',
         'rollUpJobProgress',

@@ -15,7 +15,7 @@ async function tables(t: TestDatabase): Promise<string[]> {
   return result.rows.map((row) => row.name).filter((name) => !name.startsWith('kysely_'));
 }
 
-const TABLES = ['api_keys', 'job_events', 'jobs', 'queue_controls', 'queue_deliveries', 'rate_limits', 'signing_secrets', 'task_attempts', 'task_dependencies', 'tasks', 'workers'];
+const TABLES = ['api_keys', 'job_events', 'jobs', 'queue_controls', 'queue_deliveries', 'rate_limits', 'schedules', 'signing_secrets', 'task_attempts', 'task_dependencies', 'tasks', 'workers'];
 
 describe('migrations', () => {
   it('run up, down and up again on a fresh schema', async () => {

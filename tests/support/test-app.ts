@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { loadConfig, type ProcessRole } from '../../src/config.js';
 import { startJobQl, type JobQl } from '../../src/runtime/start-jobql.js';
 import type { AnyTaskDefinition } from '../../src/tasks/define-task.js';
+import type { ScheduleDefinition } from '../../src/service/define-schedule.js';
 import { createDatabase, type Db } from '../../src/store/database.js';
 import { dropSchema, newSchemaName, TEST_DATABASE_URL } from './test-database.js';
 
@@ -17,6 +18,7 @@ export async function startTestApp(
   options: {
     env?: Record<string, string>;
     tasks?: readonly AnyTaskDefinition[];
+    schedules?: readonly ScheduleDefinition[];
     onQuery?: (event: LogEvent) => void;
     /** The process's logger instead of one at TEST_LOG_LEVEL (silent by default). */
     logger?: Logger;
@@ -40,6 +42,7 @@ export async function startTestApp(
     config,
     ...(options.role ? { role: options.role } : {}),
     ...(options.tasks ? { tasks: options.tasks } : {}),
+    ...(options.schedules ? { schedules: options.schedules } : {}),
     ...(options.onQuery ? { onQuery: options.onQuery } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
   });
