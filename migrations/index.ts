@@ -17,6 +17,7 @@ import * as m0015 from './0015_api_keys.js';
 import * as m0016 from './0016_workers_and_queue_controls.js';
 import * as m0017 from './0017_rate_limits.js';
 import * as m0018 from './0018_schedules.js';
+import * as m0019 from './0019_task_trace_parent.js';
 
 /**
  * Every migration, by name, in order. Imported statically so the same code runs under tsx, vitest
@@ -41,4 +42,5 @@ export const migrations: Record<string, Migration> = {
   '0016_workers_and_queue_controls': m0016,
   '0017_rate_limits': m0017,
   '0018_schedules': m0018,
+  '0019_task_trace_parent': m0019,
 };

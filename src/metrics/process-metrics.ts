@@ -8,6 +8,14 @@ export interface PoolUse {
   readonly waiting: number;
 }
 
+/** A queue's unfinished tasks in one status, as the store counts them (src/store/queue-depths.ts). */
+export interface QueueDepth {
+  readonly queue: string;
+  readonly status: string;
+  readonly tasks: number;
+  readonly oldestDueAt: Date | null;
+}
+
 /** Seconds: from a 1 ms pickup to a 10-minute handler. */
 const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 600];
 
@@ -24,10 +32,12 @@ export class ProcessMetrics {
   readonly attemptDuration: Histogram<'queue' | 'type' | 'outcome'>;
   readonly pickupLatency: Histogram<'queue'>;
   readonly rateLimitHolds: Counter<'queue'>;
+  readonly attemptsExpired: Counter<'queue'>;
   private readonly sources: {
     slots?: () => { readonly busy: number; readonly total: number };
     subscriptions?: () => { readonly sockets: number; readonly operations: number };
     pools?: () => readonly PoolUse[];
+    queues?: () => Promise<readonly QueueDepth[]>;
   } = {};
 
   constructor() {
@@ -60,7 +70,44 @@ export class ProcessMetrics {
       labelNames: ['queue'],
       registers,
     });
+    this.attemptsExpired = new Counter({
+      name: 'jobql_attempts_expired_total',
+      help: "Attempts this worker's reaper ended because their worker stopped renewing the lease (it died or hangs)",
+      labelNames: ['queue'],
+      registers,
+    });
     const sources = this.sources;
+    // Every process reads the same store: take the max across processes, not the sum.
+    let depths: Promise<readonly QueueDepth[]> | undefined;
+    const readDepths = (): Promise<readonly QueueDepth[]> => {
+      // One read serves both gauges of a scrape.
+      // A store that does not answer leaves the gauges out of this scrape, not the scrape failed.
+      depths ??= (sources.queues?.() ?? Promise.resolve([])).catch(() => []).finally(() => setImmediate(() => (depths = undefined)));
+      return depths;
+    };
+    new Gauge({
+      name: 'jobql_queue_tasks',
+      help: "Every tenant's unfinished tasks by queue and status (QUEUED, SCHEDULED, RUNNING), read from the store at the scrape; the same in every process",
+      labelNames: ['queue', 'status'],
+      registers,
+      async collect() {
+        this.reset();
+        for (const depth of await readDepths()) this.set({ queue: depth.queue, status: depth.status }, depth.tasks);
+      },
+    });
+    new Gauge({
+      name: 'jobql_queue_oldest_due_seconds',
+      help: 'How long the oldest due QUEUED task of each queue has waited, read from the store at the scrape',
+      labelNames: ['queue'],
+      registers,
+      async collect() {
+        this.reset();
+        const now = Date.now();
+        for (const depth of await readDepths()) {
+          if (depth.oldestDueAt) this.set({ queue: depth.queue }, Math.max(0, now - depth.oldestDueAt.getTime()) / 1000);
+        }
+      },
+    });
     new Gauge({
       name: 'jobql_worker_slots',
       help: "The worker's slots, busy or free",
@@ -116,6 +163,10 @@ export class ProcessMetrics {
 
   reportPools(source: () => readonly PoolUse[]): void {
     this.sources.pools = source;
+  }
+
+  reportQueues(source: () => Promise<readonly QueueDepth[]>): void {
+    this.sources.queues = source;
   }
 
   /** The text a scrape answers, and its content type. */

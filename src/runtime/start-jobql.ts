@@ -12,6 +12,7 @@ import { processChecks } from '../health/process-checks.js';
 import { LIVE_PATH, METRICS_PATH, ProcessHttp, READY_PATH } from '../server/process-http.js';
 import { metricsEndpoint } from '../metrics/metrics-endpoint.js';
 import { ProcessMetrics } from '../metrics/process-metrics.js';
+import { queueDepths } from '../store/queue-depths.js';
 import { isOperator, type AccessService } from '../access/index.js';
 import { JobService } from '../service/job-service.js';
 import { OperationsService } from '../service/operations-service.js';
@@ -89,6 +90,7 @@ export async function startJobQl(options: JobQlOptions): Promise<JobQl> {
     stack.push(database.close);
     const { db } = database;
     metrics.reportPools(() => database.poolUse());
+    metrics.reportQueues(() => queueDepths(db));
 
     const registry = new TaskRegistry([...demoTasks, ...(options.tasks ?? [])]);
     const adapter = await createConfiguredAdapter(config, database, logger);

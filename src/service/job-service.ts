@@ -3,6 +3,7 @@ import type { Delivery, QueueAdapter } from '../../adapters/queue-adapter.js';
 import { publishWritten, type EventBus } from '../../adapters/event-bus.js';
 import { IdempotencyConflictError, NotFoundError, ValidationError } from '../errors/index.js';
 import type { Db } from '../store/database.js';
+import { inSubmitSpan } from '../telemetry/traces.js';
 import { isKeyTaken, jobHoldingKey, keyExpired, recordRequestHash, releaseExpiredKey } from '../store/idempotency-keys.js';
 import { insertJob, type InsertedJob, type InsertedTask, type NewJob } from '../store/insert-job.js';
 import type { JobRecord, TaskAttemptRecord, TaskRecord } from '../store/records.js';
@@ -68,10 +69,13 @@ export class JobService {
   async submitJob(tenancy: Tenancy, input: SubmitJobInput): Promise<JobRecord> {
     const { tenant } = checkedTenancy(tenancy);
     const { registry, maxTasksPerJob } = this.options;
-    const now = new Date();
-    const newJob = await validateSubmission(input, registry, { maxTasksPerJob, now });
-    if (newJob.idempotencyKey === null) return this.insert(tenant, newJob, now);
-    return this.submitWithKey(tenant, newJob, newJob.idempotencyKey, submissionHash(newJob, input), now);
+    const attributes = { 'jobql.tenant': tenant, 'jobql.job.name': String(input.name).slice(0, 200), 'jobql.job.tasks': input.tasks?.length ?? 0 };
+    return inSubmitSpan(attributes, async (traceParent) => {
+      const now = new Date();
+      const newJob = { ...(await validateSubmission(input, registry, { maxTasksPerJob, now })), traceParent };
+      if (newJob.idempotencyKey === null) return this.insert(tenant, newJob, now);
+      return this.submitWithKey(tenant, newJob, newJob.idempotencyKey, submissionHash(newJob, input), now);
+    });
   }
 
   /** Checks a submission as `submitJob` would, writing nothing: a ValidationError when it would be refused. */

@@ -15,7 +15,7 @@ import type { SubmitJobInput } from './submit-input.js';
  * `runAt` re-sent after that instant has passed.
  */
 export function submissionHash(job: NewJob, input: SubmitJobInput): string {
-  const { idempotencyKey: _key, tasks, ...rest } = job;
+  const { idempotencyKey: _key, traceParent: _trace, tasks, ...rest } = job;
   const canonical = {
     ...rest,
     // The rank follows from dependsOn; an empty dependsOn is left out so that hashes stay as they were before dependencies.

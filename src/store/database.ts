@@ -76,6 +76,8 @@ export interface TasksTable {
   updatedAt: Timestamp;
   startedAt: NullableTimestamp;
   finishedAt: NullableTimestamp;
+  /** The W3C traceparent of the submission that wrote it, when it was traced. */
+  traceParent: Generated<string | null>;
 }
 
 /** `taskId` waits for `dependsOn` to succeed. */

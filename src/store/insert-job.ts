@@ -31,6 +31,8 @@ export interface NewJob {
   readonly idempotencyKey: string | null;
   readonly metadata: Record<string, unknown>;
   readonly tasks: readonly NewTask[];
+  /** The submission's trace context, stored with every task (not part of what an idempotency key compares). */
+  readonly traceParent?: string | null;
 }
 
 /** What a submission needs of a task it wrote: enough for its delivery. */
@@ -154,10 +156,10 @@ export async function insertJob(
       returning *
     ), new_tasks as (
       insert into tasks (id, tenant_id, job_id, position, key, type, queue, priority, status, payload, max_attempts, timeout_ms, backoff, run_at,
-        dependency_count, pending_dependencies, dependant_count, dependency_rank, created_at, updated_at)
+        dependency_count, pending_dependencies, dependant_count, dependency_rank, trace_parent, created_at, updated_at)
       select t.id::uuid, ${tenant}, ${jobId}::uuid, t.n - 1, t.key, t.type, t.queue, t.priority::smallint, t.status, t.payload,
         t.max_attempts::int, t.timeout_ms::int, nullif(t.backoff, 'null'::jsonb), t.run_at::timestamptz,
-        t.dependency_count::int, t.dependency_count::int, t.dependant_count::int, t.dependency_rank::int, ${now}, ${now}
+        t.dependency_count::int, t.dependency_count::int, t.dependant_count::int, t.dependency_rank::int, ${input.traceParent ?? null}::text, ${now}, ${now}
       from (select ${toJson(columns)}::jsonb as c) as task_columns, rows from (
         jsonb_array_elements_text(c->'id'), jsonb_array_elements_text(c->'key'), jsonb_array_elements_text(c->'type'),
         jsonb_array_elements_text(c->'queue'), jsonb_array_elements_text(c->'priority'), jsonb_array_elements_text(c->'status'),

@@ -8,6 +8,7 @@ import { failAttempts } from '../store/fail-attempts.js';
 import { findExpiredLeases, findWaitingTasks, retryPolicies } from '../store/recovery.js';
 import { deliveriesOf, nextAttemptDelivery } from '../store/deliveries.js';
 import { every } from './every.js';
+import type { ProcessMetrics } from '../metrics/process-metrics.js';
 
 export interface RecoveryOptions {
   readonly db: Db;
@@ -18,6 +19,8 @@ export interface RecoveryOptions {
   /** How often QUEUED tasks that have waited at least this long are enqueued again. */
   readonly reconcileIntervalMs: number;
   readonly enqueue: (deliveries: readonly Delivery[]) => Promise<void>;
+  /** Counts the attempts the reaper ends. */
+  readonly metrics?: ProcessMetrics | undefined;
   /** Subscribes to the adapter's notice that it lost deliveries. */
   readonly onDeliveriesLost: (listener: () => void) => () => void;
 }
@@ -121,6 +124,7 @@ async function reapExpiredLeases(options: RecoveryOptions): Promise<number> {
   publishWritten(options.bus, ended);
   const deliveries = deliveriesOf(ended.tasks.values());
   if (deliveries.length > 0) await options.enqueue(deliveries);
+  for (const task of ended.tasks.values()) options.metrics?.attemptsExpired.inc({ queue: task.queue });
   if (ended.tasks.size > 0) options.logger.warn({ tasks: ended.tasks.size }, 're-queued tasks whose worker stopped renewing its lease');
   return ended.tasks.size;
 }

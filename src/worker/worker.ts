@@ -1,4 +1,5 @@
 import type { ProcessMetrics } from '../metrics/process-metrics.js';
+import { startAttemptSpan } from '../telemetry/traces.js';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -234,6 +235,13 @@ export class Worker {
     this.running.set(task.id, { ref, controller });
     this.leases?.hold(ref);
     const progress = this.completer.progress(ref);
+    const span = startAttemptSpan(task.traceParent, {
+      'jobql.job.id': task.jobId,
+      'jobql.task.id': task.id,
+      'jobql.task.type': task.type,
+      'jobql.queue': task.queue,
+      'jobql.attempt': task.attempt,
+    });
     let completion: Promise<void> | undefined;
     try {
       // Progress is best effort: a failed write is logged, never thrown into the handler.
@@ -242,16 +250,18 @@ export class Worker {
       let json: string;
       let finishedAt: Date;
       try {
-        json = await this.executor.execute(task, { controller, log, report });
+        json = await span.handler(() => this.executor.execute(task, { controller, log, report }));
         finishedAt = new Date();
       } catch (thrown) {
         const failure = classifyFailure(thrown, controller.signal);
         ended(failure.kind === 'handed back' ? 'handed_back' : failure.kind);
+        span.end(thrown);
         await progress.flush().catch(() => {});
         await this.recordFailure(failure, task, log);
         return;
       }
       ended('succeeded');
+      span.end();
       await progress.flush().catch(() => {});
       completion = this.writeCompletion(task, json, finishedAt, log);
     } finally {

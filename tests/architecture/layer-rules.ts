@@ -3,7 +3,8 @@ import type { IForbiddenRuleType } from 'dependency-cruiser';
 /**
  * The layers of DESIGN.md ("Layers"), each knowing only those below it:
  *
- *   domain, errors, pg (the connection), migrations      imports nothing of ours
+ *   domain, errors, pg (the connection), migrations,     imports nothing of ours
+ *   telemetry (the OpenTelemetry spans)
  *   adapters/queue-adapter.ts, adapters/event-bus.ts      the contracts: the domain only
  *   adapters/<backend>/ (and adapters/bus/, shared)       the contracts, the domain, pg, its own folder
  *   src/store, src/tasks                                  the contracts, the domain, pg, migrations
@@ -33,6 +34,7 @@ export const LAYER_RULES: IForbiddenRuleType[] = [
   pure('domain-is-pure', 'src/domain'),
   pure('errors-are-pure', 'src/errors'),
   pure('pg-is-the-connection-only', 'src/pg'),
+  pure('telemetry-is-pure', 'src/telemetry'),
   pure('migrations-are-frozen', 'migrations'),
   {
     name: 'contracts-know-the-domain-only',

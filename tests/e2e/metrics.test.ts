@@ -70,6 +70,23 @@ describe('/metrics', () => {
     expect(total(families, 'jobql_subscriptions_open')).toBe(0);
     expect(total(families, 'process_resident_memory_bytes')).toBeGreaterThan(0);
   }, 30_000);
+
+  it("show every queue's unfinished tasks by status and its oldest due task's wait, as the store holds them", async () => {
+    // A queue no worker serves: its tasks wait, some due now, some later.
+    const tasks = [
+      ...Array.from({ length: 3 }, (_, n) => ({ type: 'demo.echo', payload: n, queue: 'unserved' })),
+      ...Array.from({ length: 2 }, (_, n) => ({ type: 'demo.echo', payload: n, queue: 'unserved', delayMs: 3_600_000 })),
+    ];
+    expect((await execute(app.url, SubmitJob, { input: { name: 'waiting', tasks } })).submitJob.__typename).toBe('SubmitJobSuccess');
+    await sql`update tasks set run_at = now() - interval '90 seconds' where queue = 'unserved' and status = 'QUEUED'`.execute(app.db);
+    const families = await scrape(metricsUrl);
+    expect(total(families, 'jobql_queue_tasks', { queue: 'unserved', status: 'QUEUED' })).toBe(3);
+    expect(total(families, 'jobql_queue_tasks', { queue: 'unserved', status: 'SCHEDULED' })).toBe(2);
+    const oldest = total(families, 'jobql_queue_oldest_due_seconds', { queue: 'unserved' });
+    expect(oldest).toBeGreaterThanOrEqual(90);
+    expect(oldest).toBeLessThan(100);
+    expect(families.get('jobql_attempts_expired_total')?.type).toBe('COUNTER');
+  });
 });
 
 describe('/metrics with AUTH_MODE=required', () => {

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { configSchema } from '../../src/config.js';
-import { LIVE_PATH, READY_PATH } from '../../src/server/process-http.js';
+import { LIVE_PATH, METRICS_PATH, READY_PATH } from '../../src/server/process-http.js';
+import { ProcessMetrics } from '../../src/metrics/process-metrics.js';
 import { PROJECT_ROOT } from '../support/jobql-process.js';
 
 const DIR = path.join(PROJECT_ROOT, 'deploy/k8s');
@@ -21,13 +22,15 @@ interface Container {
 }
 interface Manifest {
   readonly kind: string;
-  readonly metadata: { readonly name: string };
+  readonly metadata: { readonly name: string; readonly annotations?: Record<string, string> };
   readonly data?: Record<string, string>;
   readonly spec: {
     readonly selector?: { readonly matchLabels?: Record<string, string> } & Record<string, string>;
     readonly ports?: readonly { readonly targetPort: string | number }[];
+    readonly scaleTargetRef?: { readonly kind: string; readonly name: string };
+    readonly metrics?: readonly { readonly external: { readonly metric: { readonly name: string; readonly selector: { readonly matchLabels: Record<string, string> } } } }[];
     readonly template?: {
-      readonly metadata: { readonly labels: Record<string, string> };
+      readonly metadata: { readonly labels: Record<string, string>; readonly annotations?: Record<string, string> };
       readonly spec: { readonly terminationGracePeriodSeconds: number; readonly containers: readonly Container[] };
     };
   };
@@ -85,5 +88,25 @@ describe('the Kubernetes manifests', () => {
         }
       }
     }
+  });
+
+  it("scale the workers on a metric the process exports, scraped from the port it serves it on", async () => {
+    const autoscaler = manifests.find((m) => m.kind === 'HorizontalPodAutoscaler');
+    const target = deployments.find((d) => d.metadata.name === autoscaler?.spec.scaleTargetRef?.name);
+    expect(target?.metadata.name).toBe('jobql-worker');
+    const metric = autoscaler!.spec.metrics![0]!.external.metric;
+    const metrics = new ProcessMetrics();
+    metrics.reportQueues(async () => [{ queue: 'default', status: 'QUEUED', tasks: 7, oldestDueAt: null }]);
+    const family = (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === metric.name);
+    expect(family, metric.name).toBeDefined();
+    const sample = family!.values[0];
+    expect(Object.keys(sample!.labels).sort()).toEqual(Object.keys(metric.selector.matchLabels).sort());
+    const template = target!.spec.template!;
+    const container = template.spec.containers[0]!;
+    const env = Object.fromEntries((container.env ?? []).map((e) => [e.name, e.value]));
+    const parsed = configSchema.parse({ ...config, ...env, DATABASE_URL: 'postgres://db/jobql' });
+    expect(Number(template.metadata.annotations?.['prometheus.io/port'])).toBe(parsed.METRICS_PORT);
+    expect(container.ports.some((port) => port.containerPort === parsed.METRICS_PORT)).toBe(true);
+    expect(template.metadata.annotations?.['prometheus.io/path']).toBe(METRICS_PATH);
   });
 });

@@ -1,0 +1,27 @@
+import { sql } from 'kysely';
+import type { Db } from './database.js';
+
+/** Every tenant's tasks of one queue in one unfinished status, and for QUEUED the oldest due. */
+export interface QueueDepth {
+  readonly queue: string;
+  readonly status: 'QUEUED' | 'SCHEDULED' | 'RUNNING';
+  readonly tasks: number;
+  /** QUEUED only: the run time of its oldest due task. */
+  readonly oldestDueAt: Date | null;
+}
+
+/**
+ * The unfinished tasks by queue and status, read from the two partial indexes (`tasks_waiting`,
+ * `tasks_running_lease`): the cost follows the tasks waiting and running, never the finished
+ * ones a long retention keeps.
+ */
+export async function queueDepths(db: Db): Promise<QueueDepth[]> {
+  const { rows } = await sql<QueueDepth>`
+    select queue, status, count(*)::int as tasks,
+      min(run_at) filter (where status = 'QUEUED' and run_at <= now()) as oldest_due_at
+    from tasks where status in ('QUEUED', 'SCHEDULED') group by queue, status
+    union all
+    select queue, 'RUNNING', count(*)::int, null from tasks where status = 'RUNNING' group by queue
+    order by 1, 2`.execute(db);
+  return rows;
+}
