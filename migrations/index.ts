@@ -18,6 +18,7 @@ import * as m0016 from './0016_workers_and_queue_controls.js';
 import * as m0017 from './0017_rate_limits.js';
 import * as m0018 from './0018_schedules.js';
 import * as m0019 from './0019_task_trace_parent.js';
+import * as m0020 from './0020_concurrency_keys.js';
 
 /**
  * Every migration, by name, in order. Imported statically so the same code runs under tsx, vitest
@@ -43,4 +44,5 @@ export const migrations: Record<string, Migration> = {
   '0017_rate_limits': m0017,
   '0018_schedules': m0018,
   '0019_task_trace_parent': m0019,
+  '0020_concurrency_keys': m0020,
 };

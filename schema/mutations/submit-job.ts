@@ -30,6 +30,12 @@ const TaskInputRef = builder.inputType('TaskInput', {
       description:
         'Keys of tasks of the same job that must SUCCEED before this one starts (it is BLOCKED until then) and whose results its handler reads in `context.dependencies`. If one of them ends otherwise, this task is CANCELLED. Unknown keys and cycles are refused.',
     }),
+    concurrencyKey: t.string({
+      required: false,
+      description:
+        "At most `concurrencyLimit` tasks of this key (of any job of the tenant's, say one per user or per model) run at once, across every worker. Defaults to the job's.",
+    }),
+    concurrencyLimit: t.int({ required: false, description: "1–10000. Defaults to the job's, then 1. Needs a concurrencyKey." }),
   }),
 });
 
@@ -44,6 +50,8 @@ export const SubmitJobInputRef = builder.inputType('SubmitJobInput', {
         'Submitting again with the same key and the same input (compared once defaults are filled in; `delayMs` as the delay given) returns the first job and writes nothing; with another input, an IdempotencyConflictError. The key stays bound to its job until the job has been finished for IDEMPOTENCY_KEY_TTL_MS (24 h by default); then it starts a new job.',
     }),
     metadata: t.field({ type: 'JSON', required: false }),
+    concurrencyKey: t.string({ required: false, description: "Every task's, unless it has its own." }),
+    concurrencyLimit: t.int({ required: false, description: "Every task's, unless it has its own." }),
     tasks: t.field({ type: [TaskInputRef], required: true }),
   }),
 });

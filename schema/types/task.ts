@@ -27,6 +27,8 @@ export const TaskRef = builder.loadableNode('Task', {
     key: t.exposeString('key', { nullable: true }),
     type: t.exposeString('type'),
     queue: t.exposeString('queue'),
+    concurrencyKey: t.exposeString('concurrencyKey', { nullable: true }),
+    concurrencyLimit: t.exposeInt('concurrencyLimit', { nullable: true }),
     priority: t.exposeInt('priority'),
     status: t.expose('status', { type: TaskStatusEnum }),
     payload: t.expose('payload', { type: 'JSON', nullable: true, description: 'Null when the payload is JSON null or was left out.' }),

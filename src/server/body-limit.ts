@@ -20,7 +20,31 @@ export function withBodyLimit(maxBytes: number, handler: RequestListener): Reque
   };
 }
 
+/** How long a refused request's connection may go on sending after the answer before it is cut. */
+const LINGER_MS = 2_000;
+
 function refuse(response: ServerResponse, status: number, code: string, message: string): void {
-  // The unread body is not drained: the connection closes after the answer.
+  lingerOnClose(response);
+  // The unread body is not read as a body: the connection closes after the answer.
   answerJson(response, status, { errors: [{ message, extensions: { code } }] }, { connection: 'close' });
+}
+
+/**
+ * node ends a `connection: close` answer with `socket.destroySoon()`: the FIN, then at once the
+ * destroy, which with body bytes still arriving makes the kernel reset the connection, and a
+ * client still sending can lose the answer before reading it. Here the FIN goes out as before;
+ * what else arrives is dropped, and the socket is destroyed when the client closes its side, or
+ * after LINGER_MS (a client that goes on sending regardless).
+ */
+function lingerOnClose(response: ServerResponse): void {
+  const { req: request, socket } = response;
+  if (!socket || request.complete) return;
+  socket.destroySoon = () => {
+    socket.end();
+    socket.resume();
+    const cut = setTimeout(() => socket.destroy(), LINGER_MS);
+    cut.unref();
+    socket.once('end', () => socket.destroy());
+    socket.once('close', () => clearTimeout(cut));
+  };
 }

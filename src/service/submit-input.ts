@@ -13,6 +13,8 @@ export const LIMITS = {
   metadataBytes: 64 * 1024,
   payloadBytes: 256 * 1024,
   taskKeyLength: 200,
+  concurrencyKeyLength: 200,
+  maxConcurrencyLimit: 10_000,
   /** Edges in a job's dependency graph, all tasks together. */
   maxDependencies: 100_000,
   /** How far ahead `runAt`/`delayMs` may put a task, and the longest wait between attempts. */
@@ -44,6 +46,12 @@ const instant = z.union([z.date(), z.iso.datetime({ offset: true }).transform((t
 /** What a task type may be called. */
 export const taskTypeSchema = z.string().min(1).max(LIMITS.nameLength);
 
+/** At most `concurrencyLimit` tasks of one `concurrencyKey` run at once, across every worker. */
+const concurrency = {
+  concurrencyKey: z.string().min(1).max(LIMITS.concurrencyKeyLength).optional(),
+  concurrencyLimit: z.number().int().min(1).max(LIMITS.maxConcurrencyLimit).optional(),
+};
+
 export const taskInputSchema = z
   .object({
     type: taskTypeSchema,
@@ -61,6 +69,7 @@ export const taskInputSchema = z
     key: z.string().min(1).max(LIMITS.taskKeyLength).optional(),
     /** Keys of tasks of the same job that must succeed before this one starts. */
     dependsOn: z.array(z.string()).optional(),
+    ...concurrency,
   })
   .refine((task) => task.runAt === undefined || task.delayMs === undefined, {
     message: 'give runAt or delayMs, not both',
@@ -74,6 +83,8 @@ function buildSubmitJobInputSchema(maxTasksPerJob: number) {
     priority: priority.default(5),
     idempotencyKey: z.string().min(1).max(LIMITS.idempotencyKeyLength).optional(),
     metadata: z.record(z.string(), z.unknown()).default({}),
+    /** The default of its tasks' own. */
+    ...concurrency,
     tasks: z
       .array(taskInputSchema)
       .min(1, 'a job needs at least one task')

@@ -49,6 +49,12 @@ export async function validateSubmission(
       issues.push({ path: `${at}.runAt`, message: `must be at most ${LIMITS.maxDelayMs / 86_400_000} days ahead` });
       continue;
     }
+    const concurrencyKey = task.concurrencyKey ?? job.concurrencyKey;
+    const concurrencyLimit = task.concurrencyLimit ?? job.concurrencyLimit;
+    if (concurrencyLimit !== undefined && concurrencyKey === undefined) {
+      issues.push({ path: `${at}.concurrencyLimit`, message: 'needs a concurrencyKey (of the task or its job)' });
+      continue;
+    }
     const payload = await validatePayload(definition.payload, task.payload, `${at}.payload`);
     if (!payload.ok) {
       issues.push(...payload.issues);
@@ -66,6 +72,8 @@ export async function validateSubmission(
       timeoutMs: task.timeoutMs ?? definition.timeoutMs ?? null,
       backoff: task.backoff ?? definition.backoff ?? null,
       runAt: runAtOf(task, options.now),
+      // A key alone allows one task of it at a time.
+      ...(concurrencyKey !== undefined ? { concurrencyKey, concurrencyLimit: concurrencyLimit ?? 1 } : {}),
     });
   }
   if (issues.length > 0) throw new ValidationError(issues);

@@ -78,6 +78,11 @@ export interface TasksTable {
   finishedAt: NullableTimestamp;
   /** The W3C traceparent of the submission that wrote it, when it was traced. */
   traceParent: Generated<string | null>;
+  /** At most `concurrencyLimit` tasks of this key RUNNING at once (see claim-attempts.ts). */
+  concurrencyKey: Generated<string | null>;
+  concurrencyLimit: Generated<number | null>;
+  /** Set while its key has no room: QUEUED without a delivery until woken. */
+  parkedAt: Generated<Date | null>;
 }
 
 /** `taskId` waits for `dependsOn` to succeed. */

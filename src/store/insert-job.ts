@@ -22,6 +22,9 @@ export interface NewTask {
   readonly backoff?: BackoffPolicy | null;
   /** Later than the submission's `now`: the task is SCHEDULED until then. */
   readonly runAt: Date;
+  /** At most `concurrencyLimit` tasks of this key run at once; absent for most tasks. */
+  readonly concurrencyKey?: string;
+  readonly concurrencyLimit?: number;
 }
 
 export interface NewJob {
@@ -113,6 +116,8 @@ export async function insertJob(
     dependency_count: [] as number[],
     dependant_count: [] as number[],
     dependency_rank: [] as number[],
+    concurrency_key: [] as (string | null)[],
+    concurrency_limit: [] as (number | null)[],
   };
   const tasks = input.tasks.map((task, position): InsertedTask => {
     const dependencies = task.dependsOn?.length ?? 0;
@@ -132,6 +137,8 @@ export async function insertJob(
     columns.dependency_count.push(dependencies);
     columns.dependant_count.push(dependantCounts[position] ?? 0);
     columns.dependency_rank.push(dependencyRank);
+    columns.concurrency_key.push(task.concurrencyKey ?? null);
+    columns.concurrency_limit.push(task.concurrencyLimit ?? null);
     return {
       id: ids[position]!,
       position,
@@ -156,18 +163,20 @@ export async function insertJob(
       returning *
     ), new_tasks as (
       insert into tasks (id, tenant_id, job_id, position, key, type, queue, priority, status, payload, max_attempts, timeout_ms, backoff, run_at,
-        dependency_count, pending_dependencies, dependant_count, dependency_rank, trace_parent, created_at, updated_at)
+        dependency_count, pending_dependencies, dependant_count, dependency_rank, concurrency_key, concurrency_limit, trace_parent, created_at, updated_at)
       select t.id::uuid, ${tenant}, ${jobId}::uuid, t.n - 1, t.key, t.type, t.queue, t.priority::smallint, t.status, t.payload,
         t.max_attempts::int, t.timeout_ms::int, nullif(t.backoff, 'null'::jsonb), t.run_at::timestamptz,
-        t.dependency_count::int, t.dependency_count::int, t.dependant_count::int, t.dependency_rank::int, ${input.traceParent ?? null}::text, ${now}, ${now}
+        t.dependency_count::int, t.dependency_count::int, t.dependant_count::int, t.dependency_rank::int, t.concurrency_key, t.concurrency_limit::int,
+        ${input.traceParent ?? null}::text, ${now}, ${now}
       from (select ${toJson(columns)}::jsonb as c) as task_columns, rows from (
         jsonb_array_elements_text(c->'id'), jsonb_array_elements_text(c->'key'), jsonb_array_elements_text(c->'type'),
         jsonb_array_elements_text(c->'queue'), jsonb_array_elements_text(c->'priority'), jsonb_array_elements_text(c->'status'),
         jsonb_array_elements(c->'payload'), jsonb_array_elements_text(c->'max_attempts'), jsonb_array_elements_text(c->'timeout_ms'),
         jsonb_array_elements(c->'backoff'), jsonb_array_elements_text(c->'run_at'), jsonb_array_elements_text(c->'dependency_count'),
-        jsonb_array_elements_text(c->'dependant_count'), jsonb_array_elements_text(c->'dependency_rank')
+        jsonb_array_elements_text(c->'dependant_count'), jsonb_array_elements_text(c->'dependency_rank'),
+        jsonb_array_elements_text(c->'concurrency_key'), jsonb_array_elements_text(c->'concurrency_limit')
       ) with ordinality as t(id, key, type, queue, priority, status, payload, max_attempts, timeout_ms, backoff, run_at,
-        dependency_count, dependant_count, dependency_rank, n)
+        dependency_count, dependant_count, dependency_rank, concurrency_key, concurrency_limit, n)
       returning id, position, status
     ), new_dependencies as (
       insert into task_dependencies (task_id, depends_on)

@@ -4,7 +4,7 @@ import type { Db, RateLimitScope } from './database.js';
 /**
  * Rate limits: at most `maxStarts` attempt starts per window of `intervalMs` of a queue or a
  * task type, across every worker and tenant. Windows are fixed and aligned to the epoch, on the
- * database's clock. The attempt claim enforces them (`rateLimitCtes`): it locks the limits its
+ * database's clock, and an attempt counts in the window of its start. The attempt claim enforces them (`rateLimitsCte`): it locks the limits its
  * tasks fall under, admits as many as each window has left, counts them in the window, and
  * holds the others back to the next window that may have room.
  */
@@ -52,44 +52,37 @@ export async function listRateLimits(db: Db): Promise<RateLimit[]> {
 }
 
 /**
- * CTEs of the attempt claim, after `locked (id, queue, type, job_id, dependency_rank, …)`, the
- * tasks it fenced and locked:
- * - `limits`: the limits those tasks fall under, locked in key order, after every task lock (the
- *   keys are read through an array of `locked`'s, so the task locks are all taken first, as in
- *   every claim: no two claims can wait on each other), with what their current window has left;
- * - `judged`: each locked task, with `held_until` null when every limit it falls under admits it
- *   (its rank among the statement's tasks of that queue or type is within what is left), or else
- *   the start of the next window of the limits that refused it.
- * A limit found already in a later window (a claim that started after this one committed first)
- * is counted in that window.
+ * The CTE `limits` of the attempt claim, after `locked (id, queue, type, …)`, the tasks it fenced
+ * and locked: the limits those tasks fall under, locked in key order after every task lock (the
+ * keys are read through arrays of `locked`'s, so the task locks are all taken first, as in every
+ * claim: no two claims can wait on each other), as the last claim left them.
  */
-export function rateLimitCtes(): RawBuilder<unknown> {
+export function rateLimitsCte(): RawBuilder<unknown> {
   return sql`limits as (
-      select l.scope, l.name, l.max_starts, l.interval_ms,
-        greatest(l.window_start, win.start) as window_start,
-        case when l.window_start >= win.start then l.used else 0 end as used
+      select l.scope, l.name, l.max_starts, l.interval_ms, l.window_start, l.used
       from rate_limits l
-      cross join lateral (
-        select to_timestamp(((floor(extract(epoch from statement_timestamp()) * 1000)::int8 / l.interval_ms) * l.interval_ms) / 1000.0) as start
-      ) win
       where (l.scope = 'QUEUE' and l.name = any(array(select distinct queue from locked)))
          or (l.scope = 'TYPE' and l.name = any(array(select distinct type from locked)))
       order by l.scope, l.name
       for update of l
-    ), judged as (
-      select k.id, k.previous_status,
-        greatest(
-          case when k.queue_rank > q.max_starts - q.used then q.window_start + make_interval(secs => q.interval_ms / 1000.0) end,
-          case when k.type_rank > y.max_starts - y.used then y.window_start + make_interval(secs => y.interval_ms / 1000.0) end
-        ) as held_until
-      from (
-        select locked.*,
-          row_number() over (partition by queue order by job_id, dependency_rank, id) as queue_rank,
-          row_number() over (partition by type order by job_id, dependency_rank, id) as type_rank
-        from locked
-      ) k
-      left join limits q on q.scope = 'QUEUE' and q.name = k.queue
-      left join limits y on y.scope = 'TYPE' and y.name = k.type
+    )`;
+}
+
+/**
+ * The CTE `windows`, after `limits` and `clock (at)`, the claim's start instant: each limit's
+ * window at that instant, and what it has used of it. A limit found already in a later window (a
+ * claim whose clock was later committed first) is counted in that window.
+ */
+export function rateLimitWindowsCte(): RawBuilder<unknown> {
+  return sql`windows as (
+      select l.scope, l.name, l.max_starts, l.interval_ms,
+        greatest(l.window_start, win.start) as window_start,
+        case when l.window_start >= win.start then l.used else 0 end as used
+      from limits l
+      cross join clock
+      cross join lateral (
+        select to_timestamp(((floor(extract(epoch from clock.at) * 1000)::int8 / l.interval_ms) * l.interval_ms) / 1000.0) as start
+      ) win
     )`;
 }
 
@@ -97,7 +90,7 @@ export function rateLimitCtes(): RawBuilder<unknown> {
 export function chargeRateLimitsCte(): RawBuilder<unknown> {
   return sql`charged as (
       update rate_limits l set window_start = k.window_start, used = k.used + s.started
-      from limits k
+      from windows k
       join (
         select scope, name, count(*)::int as started from (
           select 'QUEUE' as scope, queue as name from claimed

@@ -63,6 +63,8 @@ export async function findWaitingTasks(
     .where('status', 'in', ['QUEUED', 'SCHEDULED'])
     .where('queue', 'in', params.queues)
     .where(notPaused('tasks'))
+    // A parked task waits for room on its key, without a delivery: it is woken, not reconciled.
+    .where('parkedAt', 'is', null)
     .orderBy('id')
     .limit(params.limit);
   if (params.afterId) query = query.where('id', '>', params.afterId);

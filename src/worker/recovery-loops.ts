@@ -7,6 +7,7 @@ import { failureOutcome } from '../domain/attempt-failure.js';
 import { failAttempts } from '../store/fail-attempts.js';
 import { findExpiredLeases, findWaitingTasks, retryPolicies } from '../store/recovery.js';
 import { deliveriesOf, nextAttemptDelivery } from '../store/deliveries.js';
+import { wakeParkedTasks } from '../store/concurrency-keys.js';
 import { every } from './every.js';
 import type { ProcessMetrics } from '../metrics/process-metrics.js';
 
@@ -28,10 +29,14 @@ export interface RecoveryOptions {
 export interface RecoveryLoops {
   /** Enqueues again every waiting task of these queues (a resumed queue's). */
   reconcile(queues: readonly string[]): void;
+  /** Wakes parked tasks now, rather than at the next tick: an attempt with a concurrency key ended. */
+  wakeParked(): void;
   stop(): Promise<void>;
 }
 
 const PAGE = 1_000;
+/** How often a worker wakes tasks parked on a concurrency key that has room again. */
+const WAKE_INTERVAL_MS = 200;
 
 /**
  * What keeps the promise that nothing is lost:
@@ -40,7 +45,8 @@ const PAGE = 1_000;
  *   resumed (a worker drops the deliveries of a paused queue), and every `reconcileIntervalMs`
  *   those that have waited longer than that and are due within it (a crash between commit and
  *   enqueue). Paused queues' tasks are left waiting. Deliveries are idempotent, so a repeat costs nothing but the write;
- * - the reaper ends attempts whose lease expired and queues their next attempt.
+ * - the reaper ends attempts whose lease expired and queues their next attempt;
+ * - the waker enqueues the tasks parked on a concurrency key once it has room again.
  */
 export async function startRecoveryLoops(options: RecoveryOptions): Promise<RecoveryLoops> {
   await reconcileQueued(options);
@@ -59,6 +65,7 @@ export async function startRecoveryLoops(options: RecoveryOptions): Promise<Reco
       'reconciler',
       options.logger,
     ),
+    every(WAKE_INTERVAL_MS, () => wakeParked(options), 'concurrency-key waker', options.logger),
   ];
   let pending: Promise<unknown> = Promise.resolve();
   const reconcileNow = (queues: readonly string[], why: string): void => {
@@ -71,15 +78,35 @@ export async function startRecoveryLoops(options: RecoveryOptions): Promise<Reco
     reconcileNow(options.queues, 'after a loss');
   });
   let stopped = false;
+  // One wake at a time; a call during one asks for another after it.
+  let waking: Promise<void> | undefined;
+  let wakeAgain = false;
+  const wakeNow = (): void => {
+    if (stopped) return;
+    if (waking) {
+      wakeAgain = true;
+      return;
+    }
+    waking = wakeParked(options)
+      .then(() => undefined, (error: unknown) => options.logger.warn({ err: toError(error) }, 'waking parked tasks failed; the next tick retries'))
+      .finally(() => {
+        waking = undefined;
+        if (wakeAgain) {
+          wakeAgain = false;
+          wakeNow();
+        }
+      });
+  };
   return {
     reconcile(queues) {
       if (!stopped) reconcileNow(queues, 'after a resume');
     },
+    wakeParked: wakeNow,
     async stop() {
       stopped = true;
       unsubscribe();
       await Promise.all(loops.map((loop) => loop.stop()));
-      await pending;
+      await Promise.all([pending, waking]);
     },
   };
 }
@@ -105,6 +132,12 @@ async function reconcileQueued(
   }
   if (total > 0) options.logger.info({ tasks: total }, 'enqueued waiting tasks found in the store');
   return total;
+}
+
+async function wakeParked(options: RecoveryOptions): Promise<number> {
+  const woken = await wakeParkedTasks(options.db);
+  if (woken.length > 0) await options.enqueue(woken.map(nextAttemptDelivery));
+  return woken.length;
 }
 
 /** Ends the expired attempts as failed (LEASE_EXPIRED), in one statement, and enqueues the next ones where due. */

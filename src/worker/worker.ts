@@ -267,6 +267,8 @@ export class Worker {
     } finally {
       this.running.delete(task.id);
       if (completion === undefined) this.leases?.release(ref);
+      // Its key has room once this attempt's end is written: wake the next of its parked tasks then.
+      if (task.concurrencyKey !== null) void Promise.resolve(completion).finally(() => this.recovery?.wakeParked());
     }
     // The slot is free once the handler is done: its next delivery is claimed while this outcome
     // is written, unless more outcomes than there are slots are still unwritten.

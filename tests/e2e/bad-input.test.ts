@@ -85,6 +85,13 @@ describe('submitJob refuses bad input with a typed error and writes nothing', ()
     expect(error.details.map((d) => d.path).sort()).toEqual(['name', 'queue']);
   });
 
+  it('a concurrency limit without a key, and one out of bounds', async () => {
+    const keyless = await refusedSubmit({ name: 'x', tasks: [{ type: 'demo.echo', payload: 1, concurrencyLimit: 2 }] });
+    expect(keyless.details.map((detail) => detail.path)).toEqual(['tasks.0.concurrencyLimit']);
+    const zero = await refusedSubmit({ name: 'x', tasks: [{ type: 'demo.echo', payload: 1, concurrencyKey: 'user-1', concurrencyLimit: 0 }] });
+    expect(zero.details.map((detail) => detail.path)).toEqual(['tasks.0.concurrencyLimit']);
+  });
+
   it('metadata that is not an object', async () => {
     const error = await refusedSubmit({ name: 'x', metadata: [1, 2], tasks: [{ type: 'demo.echo', payload: 1 }] });
     expect(error.details[0]?.path).toBe('metadata');

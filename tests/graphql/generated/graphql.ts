@@ -80,6 +80,10 @@ export type SetRateLimitInput = {
 };
 
 export type SubmitJobInput = {
+  /** Every task's, unless it has its own. */
+  concurrencyKey?: string | null | undefined;
+  /** Every task's, unless it has its own. */
+  concurrencyLimit?: number | null | undefined;
   /** Submitting again with the same key and the same input (compared once defaults are filled in; `delayMs` as the delay given) returns the first job and writes nothing; with another input, an IdempotencyConflictError. The key stays bound to its job until the job has been finished for IDEMPOTENCY_KEY_TTL_MS (24 h by default); then it starts a new job. */
   idempotencyKey?: string | null | undefined;
   metadata?: unknown;
@@ -94,6 +98,10 @@ export type SubmitJobInput = {
 export type TaskInput = {
   /** The wait between attempts. Defaults to the task type's, else none. */
   backoff?: BackoffInput | null | undefined;
+  /** At most `concurrencyLimit` tasks of this key (of any job of the tenant's, say one per user or per model) run at once, across every worker. Defaults to the job's. */
+  concurrencyKey?: string | null | undefined;
+  /** 1–10000. Defaults to the job's, then 1. Needs a concurrencyKey. */
+  concurrencyLimit?: number | null | undefined;
   /** Not started before this many milliseconds from now. Not with runAt. */
   delayMs?: number | null | undefined;
   /** Keys of tasks of the same job that must SUCCEED before this one starts (it is BLOCKED until then) and whose results its handler reads in `context.dependencies`. If one of them ends otherwise, this task is CANCELLED. Unknown keys and cycles are refused. */
