@@ -25,6 +25,11 @@ import { parseCaches } from './document-cache.js';
 import type { PersistedOperations } from './persisted-operations.js';
 import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
 import type { ProcessMetrics } from '../metrics/process-metrics.js';
+import { inRequest, iteratedInRequest, requestIdFor } from './request-log-context.js';
+
+function isAsyncIterator(value: unknown): value is AsyncIterableIterator<unknown> {
+  return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
+}
 
 export interface GraphqlServerOptions {
   readonly service: JobService;
@@ -84,11 +89,15 @@ const isCallersError = (error: unknown): boolean =>
 interface EnvelopedRoot {
   execute: (args: ExecutionArgs) => unknown;
   subscribe: (args: ExecutionArgs) => unknown;
+  /** The operation's request id: the connection's, then the operation's id. */
+  requestId: string;
 }
 
 /** What a WebSocket connection keeps: who opened it (admitted once, at connection_init). */
 type ConnectionExtra = {
   admitted?: Admitted;
+  /** The caller's `X-Request-Id` on the upgrade, if plain, or one of ours: its operations' ids begin with it. */
+  requestId?: string;
   /** The ids of the operations it has running. */
   operations?: Set<string>;
 };
@@ -173,6 +182,7 @@ export function buildGraphqlServer(options: GraphqlServerOptions): GraphqlServer
           return false;
         }
         ctx.extra.admitted = admitted;
+        ctx.extra.requestId = requestIdFor(ctx.extra.request.headers['x-request-id']);
         connections.add(ctx.extra);
         watch.add(ctx.extra.socket, admitted.principal);
         return true;
@@ -186,8 +196,16 @@ export function buildGraphqlServer(options: GraphqlServerOptions): GraphqlServer
         ctx.extra.operations?.delete(id);
         return errors.map((error) => shapeError(error.toJSON()));
       },
-      execute: (args) => (args.rootValue as EnvelopedRoot).execute(args) as never,
-      subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args) as never,
+      // Each operation's log lines carry its request id, a subscription's as each event resolves.
+      execute: (args) => {
+        const root = args.rootValue as EnvelopedRoot;
+        return inRequest(root.requestId, () => root.execute(args)) as never;
+      },
+      subscribe: async (args) => {
+        const root = args.rootValue as EnvelopedRoot;
+        const result = await inRequest(root.requestId, () => root.subscribe(args));
+        return (isAsyncIterator(result) ? iteratedInRequest(root.requestId, result) : result) as never;
+      },
       onSubscribe: async (ctx, id, params) => {
         // Each operation counts as a request of the connection's caller.
         const limited = await ctx.extra.admitted?.another();
@@ -229,7 +247,7 @@ export function buildGraphqlServer(options: GraphqlServerOptions): GraphqlServer
           document,
           variableValues: params.variables ?? null,
           contextValue: await enveloped.contextFactory(),
-          rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe } satisfies EnvelopedRoot,
+          rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe, requestId: `${ctx.extra.requestId}:${id}` } satisfies EnvelopedRoot,
         };
       },
       onNext: (ctx, _id, _payload, _args, result) => {

@@ -20,3 +20,14 @@ export function inRequest<T>(requestId: string, work: () => T): T {
 export function requestLogFields(): { readonly requestId?: string } {
   return current.getStore() ?? {};
 }
+
+/** The iterator, each of its steps run as part of request `requestId` (a subscription's events, resolved as they come). */
+export function iteratedInRequest<T>(requestId: string, iterator: AsyncIterableIterator<T>): AsyncIterableIterator<T> {
+  const wrapped: AsyncIterableIterator<T> = {
+    next: (...args) => inRequest(requestId, () => iterator.next(...args)),
+    return: (value) => inRequest(requestId, () => iterator.return?.(value) ?? Promise.resolve({ done: true as const, value })),
+    throw: (error) => inRequest(requestId, () => iterator.throw?.(error) ?? Promise.reject(error)),
+    [Symbol.asyncIterator]: () => wrapped,
+  };
+  return wrapped;
+}

@@ -1,4 +1,7 @@
 import { Writable } from 'node:stream';
+import { createClient } from 'graphql-ws';
+import { encodeGlobalID } from '@pothos/plugin-relay';
+import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseGlobalId } from '../../schema/global-id.js';
 import { createProcessLogger } from '../../src/runtime/process-logger.js';
@@ -53,6 +56,34 @@ describe("the server's log", () => {
     expect(lines.some((line) => line.requestId === 'checkout-42.a')).toBe(true);
     const replaced = await ask(app.url, '{ __typename }', { 'x-request-id': 'x'.repeat(65) });
     expect(replaced.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
+
+describe('the log of graphql-ws operations', () => {
+  it("gives each operation's lines the connection's request id and the operation's id", async () => {
+    const lines: LogLine[] = [];
+    const app = await startTestApp({ env: { QUEUE_ADAPTER: 'memory' }, logger: await keptLogger(lines) });
+    try {
+      // A socket whose upgrade carries X-Request-Id, as a browser's cannot but a server's can.
+      class TaggedSocket extends WebSocket {
+        constructor(url: string | URL, protocols?: string | string[]) {
+          super(url, protocols, { headers: { 'x-request-id': 'socket-7' } });
+        }
+      }
+      const client = createClient({ url: app.url.replace(/^http/, 'ws'), webSocketImpl: TaggedSocket, retryAttempts: 0 });
+      const errors = await new Promise<unknown>((resolve) => {
+        // An unknown job: the subscription's resolver throws NotFoundError, which yoga masks and logs.
+        const jobId = encodeGlobalID('Job', '00000000-0000-4000-8000-000000000000');
+        client.subscribe({ query: `subscription { jobProgress(jobId: "${jobId}") { __typename } }` }, { next: resolve, error: resolve, complete: () => resolve(undefined) });
+      });
+      await client.dispose();
+      expect(JSON.stringify(errors)).toContain('NOT_FOUND');
+      await waitFor('a line of the operation', async () => (lines.some((line) => line.requestId?.startsWith('socket-7:')) ? true : undefined), 5_000);
+      // graphql-ws's client numbers its operations with UUIDs.
+      expect(lines.find((line) => line.requestId?.startsWith('socket-7:'))?.requestId).toMatch(/^socket-7:[0-9a-f-]{36}$/);
+    } finally {
+      await app.stop();
+    }
   });
 });
 

@@ -12,8 +12,8 @@ import { TEST_REDIS_URL } from '../support/test-redis.js';
 /**
  * A pause on one queue, on each adapter: from the pause's answer no attempt of that queue starts
  * (checked from the attempts' start times in the store), the running ones finish, submits are
- * accepted and wait, a worker that starts meanwhile leaves them alone, and the resume runs them
- * all. The queue and the workers show it.
+ * accepted and wait, workers that start meanwhile (three in all on the distributed adapters)
+ * leave them alone, and the resume runs them all. The queue and the workers show it.
  */
 
 const nap = defineTask({
@@ -63,12 +63,14 @@ describe.each(ADAPTERS)('pausing a queue on $adapter', ({ adapter, env, secondWo
       select status, count(*)::int as n from tasks where queue = 'naps' group by status`.execute(app.db);
     expect(states.find((row) => row.status === 'RUNNING')).toBeUndefined(); // the running ones finished
 
-    // A worker that starts while the queue is paused leaves its tasks alone too.
-    const late2 = secondWorker ? await startTestApp({ env: common, tasks: [nap], schema: app.schema, role: 'worker' }) : undefined;
-    if (late2) apps.push(late2);
+    // Workers that start while the queue is paused leave its tasks alone too: three in all.
+    const lateWorkers = secondWorker
+      ? await Promise.all([0, 1].map(() => startTestApp({ env: common, tasks: [nap], schema: app.schema, role: 'worker' })))
+      : [];
+    apps.push(...lateWorkers);
     await new Promise((resolve) => setTimeout(resolve, 700));
     expect((await attemptStarts(app)).filter((at) => at.getTime() > pausedAnswerAt)).toEqual([]);
-    const workersServing = secondWorker ? 2 : 1;
+    const workersServing = 1 + lateWorkers.length;
 
     const { queues } = await execute(app.url, Queues, {});
     const naps = queues.find((queue) => queue.name === 'naps');
@@ -82,11 +84,12 @@ describe.each(ADAPTERS)('pausing a queue on $adapter', ({ adapter, env, secondWo
     expect(resumed.resumeQueue).toMatchObject({ __typename: 'ResumeQueueSuccess', queue: { paused: false } });
     await waitForTasks(app.url, [...first.taskIds, ...second.taskIds], 'SUCCEEDED', 20_000);
 
-    if (late2) {
-      await late2.stop();
-      apps.splice(apps.indexOf(late2), 1);
+    const stopping = lateWorkers[0];
+    if (stopping) {
+      await stopping.stop();
+      apps.splice(apps.indexOf(stopping), 1);
       const after = await execute(app.url, Workers, {});
-      expect(after.workers.map((worker) => worker.state).sort()).toEqual(['ALIVE', 'STOPPED']);
+      expect(after.workers.map((worker) => worker.state).sort()).toEqual(['ALIVE', 'ALIVE', 'STOPPED']);
     }
   });
 });
