@@ -3,6 +3,7 @@ import { NotFoundError, ValidationError } from '../errors/index.js';
 import type { Db } from '../store/database.js';
 import { pauseQueue, queueControls, resumeQueue, type QueueControl } from '../store/queue-controls.js';
 import { listWorkers, type WorkerRecord } from '../store/worker-registry.js';
+import { queueDepths, type QueueDepth } from '../store/queue-depths.js';
 import { listRateLimits, removeRateLimit, setRateLimit, type RateLimit } from '../store/rate-limits.js';
 import { checkedRateLimitInput, checkedRateLimitKey, type RateLimitInput, type RateLimitKey } from './rate-limit-input.js';
 import type { Tenancy } from '../domain/tenancy.js';
@@ -18,6 +19,10 @@ export interface QueueView extends QueueControl {
   readonly slotsAlive: number;
   /** Its own rate limit (not those of the task types on it). */
   readonly rateLimit: RateLimit | null;
+  /** The caller's tenant's unfinished tasks on it, exact. */
+  readonly queued: number;
+  readonly scheduled: number;
+  readonly running: number;
 }
 
 /** How far back `workers` shows those that stopped or were lost. */
@@ -41,21 +46,30 @@ export class OperationsService {
    * the tasks table.
    */
   async queues(tenancy: Tenancy): Promise<QueueView[]> {
-    const [workers, controls, waiting, limits] = await Promise.all([
+    const [workers, controls, waiting, limits, depths] = await Promise.all([
       this.workers(),
       queueControls(this.db),
       this.waitingQueues(tenancy),
       listRateLimits(this.db),
+      queueDepths(this.db, { tenant: tenancy.tenant }),
     ]);
+    const depthOf = (name: string, status: QueueDepth['status']): number =>
+      depths.find((depth) => depth.queue === name && depth.status === status)?.tasks ?? 0;
     const queueLimits = new Map(limits.filter((limit) => limit.scope === 'QUEUE').map((limit) => [limit.name, limit]));
     const names = new Set<string>([
       ...waiting.keys(),
       ...controls.map((control) => control.queue),
       ...workers.flatMap((w) => w.queues.map((q) => q.name)),
       ...queueLimits.keys(),
+      ...depths.map((depth) => depth.queue),
     ]);
     const controlOf = new Map(controls.map((control) => [control.queue, control]));
-    return [...names].sort().map((name) => this.view(name, controlOf.get(name), waiting.get(name) ?? null, workers, queueLimits.get(name) ?? null));
+    return [...names].sort().map((name) => ({
+      ...this.view(name, controlOf.get(name), waiting.get(name) ?? null, workers, queueLimits.get(name) ?? null),
+      queued: depthOf(name, 'QUEUED'),
+      scheduled: depthOf(name, 'SCHEDULED'),
+      running: depthOf(name, 'RUNNING'),
+    }));
   }
 
   async queue(tenancy: Tenancy, name: string): Promise<QueueView | null> {
@@ -96,7 +110,7 @@ export class OperationsService {
     oldestQueuedAt: Date | null,
     workers: readonly WorkerRecord[],
     rateLimit: RateLimit | null,
-  ): QueueView {
+  ): Omit<QueueView, 'queued' | 'scheduled' | 'running'> {
     const serving = workers.filter((worker) => worker.state === 'ALIVE').flatMap((worker) => worker.queues.filter((queue) => queue.name === name));
     return {
       name,

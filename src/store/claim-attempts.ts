@@ -111,7 +111,7 @@ export function claimAttemptCtes(refsTable: RawBuilder<unknown>, now: Date, para
     ), claimed as (
       update tasks set status = 'RUNNING', attempt = tasks.attempt + 1, worker_id = ${params.workerId},
         lease_expires_at = ${new Date(now.getTime() + params.leaseMs)}, started_at = coalesce(tasks.started_at, clock.at),
-        error = null, progress = null, updated_at = ${now}
+        error = null, progress = null, parked_at = null, updated_at = ${now}
       from judged, clock
       where tasks.id = judged.id and judged.held_until is null
       returning tasks.*, judged.previous_status

@@ -11,17 +11,18 @@ export interface QueueDepth {
 }
 
 /**
- * The unfinished tasks by queue and status, read from the two partial indexes (`tasks_waiting`,
+ * The unfinished tasks (of every tenant, or of one) by queue and status, read from the two partial indexes (`tasks_waiting`,
  * `tasks_running_lease`): the cost follows the tasks waiting and running, never the finished
  * ones a long retention keeps.
  */
-export async function queueDepths(db: Db): Promise<QueueDepth[]> {
+export async function queueDepths(db: Db, scope: { readonly tenant?: string } = {}): Promise<QueueDepth[]> {
+  const tenant = scope.tenant === undefined ? sql`` : sql`and tenant_id = ${scope.tenant}`;
   const { rows } = await sql<QueueDepth>`
     select queue, status, count(*)::int as tasks,
       min(run_at) filter (where status = 'QUEUED' and run_at <= now()) as oldest_due_at
-    from tasks where status in ('QUEUED', 'SCHEDULED') group by queue, status
+    from tasks where status in ('QUEUED', 'SCHEDULED') ${tenant} group by queue, status
     union all
-    select queue, 'RUNNING', count(*)::int, null from tasks where status = 'RUNNING' group by queue
+    select queue, 'RUNNING', count(*)::int, null from tasks where status = 'RUNNING' ${tenant} group by queue
     order by 1, 2`.execute(db);
   return rows;
 }

@@ -39,7 +39,7 @@ export async function retryTask(db: Db, tenancy: Tenancy, taskId: string, notify
         select id, status, attempt, progress_units from tasks where id = ${taskId} and ${withinTenancy(tenancy, { table: 'tasks' })} for update
       ), retried as (
         update tasks set status = ${to}, attempt_base = target.attempt, run_at = ${now}, finished_at = null, worker_id = null,
-          pending_dependencies = ${pending}, progress_units = 0, updated_at = ${now}
+          pending_dependencies = ${pending}, progress_units = 0, parked_at = null, updated_at = ${now}
         from target
         where tasks.id = target.id and target.status = any(${RETRYABLE}::text[]) and ${!unusable}
         returning tasks.*, target.status as previous_status, target.progress_units as previous_units

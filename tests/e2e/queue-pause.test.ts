@@ -100,7 +100,7 @@ describe('queues and their controls', () => {
     apps.push(app);
     await submitOrThrow(app.url, { name: 'orphan', tasks: [{ type: 'test.nap', queue: 'nobody-serves-this', payload: { ms: 1 } }] });
     const { queues } = await execute(app.url, Queues, {});
-    expect(queues.find((queue) => queue.name === 'nobody-serves-this')).toMatchObject({ unserved: true, workersAlive: 0, paused: false });
+    expect(queues.find((queue) => queue.name === 'nobody-serves-this')).toMatchObject({ unserved: true, workersAlive: 0, paused: false, queued: 1, running: 0 });
     expect(queues.find((queue) => queue.name === 'default')).toMatchObject({ unserved: false, workersAlive: 1 });
     const bad = await execute(app.url, PauseQueue, { name: ' no spaces' });
     expect(bad.pauseQueue).toMatchObject({ __typename: 'ValidationError', code: 'VALIDATION_FAILED' });

@@ -418,6 +418,9 @@ export const Queues = graphql(`
       workersAlive
       slotsAlive
       unserved
+      queued
+      scheduled
+      running
       rateLimit {
         maxStarts
         intervalMs
