@@ -80,6 +80,7 @@ const QueueRef = builder.objectRef<QueueView>('Queue').implement({
     queued: t.exposeInt('queued', { description: "The caller's tenant's QUEUED tasks on it: exact, counted from the partial index of waiting tasks (its cost follows the waiting tasks, not the finished ones)." }),
     scheduled: t.exposeInt('scheduled', { description: 'Its SCHEDULED tasks (due later), exact, from the same index.' }),
     running: t.exposeInt('running', { description: 'Its RUNNING tasks, exact, from the partial index of running tasks.' }),
+    parked: t.exposeInt('parked', { description: 'Of its QUEUED tasks, those parked until their concurrency key has room (exact).' }),
     workersAlive: t.exposeInt('workersAlive', { description: 'ALIVE workers that serve it.' }),
     slotsAlive: t.exposeInt('slotsAlive', { description: 'Their slots for it (shared slots counted for each queue that shares them).' }),
     rateLimit: t.field({

@@ -38,6 +38,7 @@ export class ProcessMetrics {
     subscriptions?: () => { readonly sockets: number; readonly operations: number };
     pools?: () => readonly PoolUse[];
     queues?: () => Promise<readonly QueueDepth[]>;
+    bus?: () => boolean;
   } = {};
 
   constructor() {
@@ -87,7 +88,7 @@ export class ProcessMetrics {
     };
     new Gauge({
       name: 'jobql_queue_tasks',
-      help: "Every tenant's unfinished tasks by queue and status (QUEUED, SCHEDULED, RUNNING), read from the store at the scrape; the same in every process",
+      help: "Every tenant's unfinished tasks by queue and status (QUEUED, SCHEDULED, RUNNING; PARKED: of the QUEUED, those waiting for room on their concurrency key), read from the store at the scrape; the same in every process",
       labelNames: ['queue', 'status'],
       registers,
       async collect() {
@@ -118,6 +119,15 @@ export class ProcessMetrics {
         if (!slots) return;
         this.set({ state: 'busy' }, slots.busy);
         this.set({ state: 'free' }, Math.max(0, slots.total - slots.busy));
+      },
+    });
+    new Gauge({
+      name: 'jobql_event_bus_listening',
+      help: "1 while this process's event bus hears the other processes (its LISTEN or SUBSCRIBE connection is up), else 0",
+      registers,
+      collect() {
+        const listening = sources.bus?.();
+        if (listening !== undefined) this.set(listening ? 1 : 0);
       },
     });
     new Gauge({
@@ -167,6 +177,10 @@ export class ProcessMetrics {
 
   reportQueues(source: () => Promise<readonly QueueDepth[]>): void {
     this.sources.queues = source;
+  }
+
+  reportBus(source: () => boolean): void {
+    this.sources.bus = source;
   }
 
   /** The text a scrape answers, and its content type. */

@@ -97,6 +97,7 @@ export async function startJobQl(options: JobQlOptions): Promise<JobQl> {
     stack.push(() => adapter.close());
     const bus = withJobOutcomeLog(await createConfiguredEventBus(config, database, logger), logger);
     stack.push(() => bus.close());
+    metrics.reportBus(() => bus.listening);
     // The callers' statements run on a pool of their own, with a statement timeout; the worker,
     // the adapter and the bus keep the other one.
     const requestsDb = role === 'worker' ? db : database.openPool({ name: 'api', maxConnections: config.API_POOL_SIZE, statementTimeoutMs: config.API_STATEMENT_TIMEOUT_MS });

@@ -23,6 +23,8 @@ export interface QueueView extends QueueControl {
   readonly queued: number;
   readonly scheduled: number;
   readonly running: number;
+  /** Of the queued ones, those parked until their concurrency key has room. */
+  readonly parked: number;
 }
 
 /** How far back `workers` shows those that stopped or were lost. */
@@ -69,6 +71,7 @@ export class OperationsService {
       queued: depthOf(name, 'QUEUED'),
       scheduled: depthOf(name, 'SCHEDULED'),
       running: depthOf(name, 'RUNNING'),
+      parked: depthOf(name, 'PARKED'),
     }));
   }
 
@@ -110,7 +113,7 @@ export class OperationsService {
     oldestQueuedAt: Date | null,
     workers: readonly WorkerRecord[],
     rateLimit: RateLimit | null,
-  ): Omit<QueueView, 'queued' | 'scheduled' | 'running'> {
+  ): Omit<QueueView, 'queued' | 'scheduled' | 'running' | 'parked'> {
     const serving = workers.filter((worker) => worker.state === 'ALIVE').flatMap((worker) => worker.queues.filter((queue) => queue.name === name));
     return {
       name,

@@ -86,6 +86,18 @@ describe('/metrics', () => {
     expect(oldest).toBeGreaterThanOrEqual(90);
     expect(oldest).toBeLessThan(100);
     expect(families.get('jobql_attempts_expired_total')?.type).toBe('COUNTER');
+    expect(total(families, 'jobql_event_bus_listening')).toBe(1);
+  });
+
+  it('show the tasks parked on a concurrency key beside the running one', async () => {
+    const tasks = Array.from({ length: 3 }, () => ({ type: 'demo.sleep', payload: { ms: 2_000, steps: 1 }, concurrencyKey: 'one-at-a-time' }));
+    expect((await execute(app.url, SubmitJob, { input: { name: 'keyed', tasks } })).submitJob.__typename).toBe('SubmitJobSuccess');
+    const parked = async () =>
+      (await sql<{ n: number }>`select count(*)::int as n from tasks where concurrency_key = 'one-at-a-time' and parked_at is not null`.execute(app.db)).rows[0]?.n;
+    await waitFor('two parked tasks', async () => ((await parked()) === 2 ? true : undefined), 10_000);
+    const families = await scrape(metricsUrl);
+    expect(total(families, 'jobql_queue_tasks', { queue: 'default', status: 'PARKED' })).toBe(2);
+    expect(total(families, 'jobql_queue_tasks', { queue: 'default', status: 'RUNNING' })).toBe(1);
   });
 });
 

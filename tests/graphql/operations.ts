@@ -421,6 +421,7 @@ export const Queues = graphql(`
       queued
       scheduled
       running
+      parked
       rateLimit {
         maxStarts
         intervalMs
