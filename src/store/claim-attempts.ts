@@ -99,11 +99,13 @@ export function claimAttemptCtes(refsTable: RawBuilder<unknown>, now: Date, para
           case when k.type_rank > y.max_starts - y.used then y.window_start + make_interval(secs => y.interval_ms / 1000.0) end
         ) end as held_until
       from (
-        select locked.*,
+        select task.*,
           row_number() over (partition by queue order by job_id, dependency_rank, id) as queue_rank,
           row_number() over (partition by type order by job_id, dependency_rank, id) as type_rank,
           row_number() over (partition by tenant_id, concurrency_key order by job_id, dependency_rank, id) as key_rank
-        from locked
+        -- One row per task: two refs of one task (a duplicate delivery) must not be judged apart,
+        -- one claimed and one held, which would update its row twice.
+        from (select distinct on (id) * from locked order by id) task
       ) k
       left join windows q on q.scope = 'QUEUE' and q.name = k.queue
       left join windows y on y.scope = 'TYPE' and y.name = k.type
