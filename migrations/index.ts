@@ -19,6 +19,7 @@ import * as m0017 from './0017_rate_limits.js';
 import * as m0018 from './0018_schedules.js';
 import * as m0019 from './0019_task_trace_parent.js';
 import * as m0020 from './0020_concurrency_keys.js';
+import * as m0021 from './0021_worker_throughput.js';
 
 /**
  * Every migration, by name, in order. Imported statically so the same code runs under tsx, vitest
@@ -45,4 +46,5 @@ export const migrations: Record<string, Migration> = {
   '0018_schedules': m0018,
   '0019_task_trace_parent': m0019,
   '0020_concurrency_keys': m0020,
+  '0021_worker_throughput': m0021,
 };

@@ -65,6 +65,16 @@ const SetRateLimitInput = builder.inputType('SetRateLimitInput', {
   }),
 });
 
+const AttemptCountsRef = builder.objectRef<QueueView['lastMinute']>('AttemptCounts').implement({
+  description:
+    "Attempts of every tenant's tasks on a queue in a recent window: maintained by each worker in memory and written with its heartbeat (every 500 ms), summed over the workers; a worker that died loses what it counted since its last heartbeat. Counted in 10 s buckets for the last minute and 1 min buckets for the last hour, so a window reaches back up to one bucket further.",
+  fields: (t) => ({
+    started: t.exposeInt('started'),
+    finished: t.exposeInt('finished', { description: 'Ended, whatever the outcome.' }),
+    failed: t.exposeInt('failed', { description: 'Ended failed (retried or not).' }),
+  }),
+});
+
 const QueueRef = builder.objectRef<QueueView>('Queue').implement({
   description: 'A queue: its controls, across tenants, and what the caller\'s tenant has waiting on it. Read from indexes and small tables, not by counting tasks.',
   fields: (t) => ({
@@ -80,6 +90,8 @@ const QueueRef = builder.objectRef<QueueView>('Queue').implement({
     queued: t.exposeInt('queued', { description: "The caller's tenant's QUEUED tasks on it: exact, counted from the partial index of waiting tasks (its cost follows the waiting tasks, not the finished ones)." }),
     scheduled: t.exposeInt('scheduled', { description: 'Its SCHEDULED tasks (due later), exact, from the same index.' }),
     running: t.exposeInt('running', { description: 'Its RUNNING tasks, exact, from the partial index of running tasks.' }),
+    lastMinute: t.field({ type: AttemptCountsRef, resolve: (queue) => queue.lastMinute }),
+    lastHour: t.field({ type: AttemptCountsRef, resolve: (queue) => queue.lastHour }),
     parked: t.exposeInt('parked', { description: 'Of its QUEUED tasks, those parked until their concurrency key has room (exact).' }),
     workersAlive: t.exposeInt('workersAlive', { description: 'ALIVE workers that serve it.' }),
     slotsAlive: t.exposeInt('slotsAlive', { description: 'Their slots for it (shared slots counted for each queue that shares them).' }),

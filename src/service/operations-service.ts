@@ -4,6 +4,7 @@ import type { Db } from '../store/database.js';
 import { pauseQueue, queueControls, resumeQueue, type QueueControl } from '../store/queue-controls.js';
 import { listWorkers, type WorkerRecord } from '../store/worker-registry.js';
 import { queueDepths, type QueueDepth } from '../store/queue-depths.js';
+import { countsSince, type AttemptCounts } from '../domain/throughput-tally.js';
 import { listRateLimits, removeRateLimit, setRateLimit, type RateLimit } from '../store/rate-limits.js';
 import { checkedRateLimitInput, checkedRateLimitKey, type RateLimitInput, type RateLimitKey } from './rate-limit-input.js';
 import type { Tenancy } from '../domain/tenancy.js';
@@ -25,7 +26,13 @@ export interface QueueView extends QueueControl {
   readonly running: number;
   /** Of the queued ones, those parked until their concurrency key has room. */
   readonly parked: number;
+  /** Attempts of every tenant started, finished and failed in the last minute and the last hour, from the workers' tallies. */
+  readonly lastMinute: AttemptCounts;
+  readonly lastHour: AttemptCounts;
 }
+
+const MINUTE_MS = 60_000;
+const HOUR_MS = 60 * MINUTE_MS;
 
 /** How far back `workers` shows those that stopped or were lost. */
 const WORKERS_SHOWN_SINCE_MS = 24 * 60 * 60 * 1000;
@@ -55,6 +62,7 @@ export class OperationsService {
       listRateLimits(this.db),
       queueDepths(this.db, { tenant: tenancy.tenant }),
     ]);
+    const tallies = workers.map((worker) => worker.throughput);
     const depthOf = (name: string, status: QueueDepth['status']): number =>
       depths.find((depth) => depth.queue === name && depth.status === status)?.tasks ?? 0;
     const queueLimits = new Map(limits.filter((limit) => limit.scope === 'QUEUE').map((limit) => [limit.name, limit]));
@@ -72,6 +80,8 @@ export class OperationsService {
       scheduled: depthOf(name, 'SCHEDULED'),
       running: depthOf(name, 'RUNNING'),
       parked: depthOf(name, 'PARKED'),
+      lastMinute: countsSince(tallies, name, MINUTE_MS),
+      lastHour: countsSince(tallies, name, HOUR_MS),
     }));
   }
 
@@ -113,7 +123,7 @@ export class OperationsService {
     oldestQueuedAt: Date | null,
     workers: readonly WorkerRecord[],
     rateLimit: RateLimit | null,
-  ): Omit<QueueView, 'queued' | 'scheduled' | 'running' | 'parked'> {
+  ): Omit<QueueView, 'queued' | 'scheduled' | 'running' | 'parked' | 'lastMinute' | 'lastHour'> {
     const serving = workers.filter((worker) => worker.state === 'ALIVE').flatMap((worker) => worker.queues.filter((queue) => queue.name === name));
     return {
       name,

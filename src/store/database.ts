@@ -3,6 +3,7 @@ import type { JobStatus, TaskStatus } from '../domain/state-machine.js';
 import type { EventType, JobEventData } from '../domain/job-event.js';
 import type { TaskErrorValue, TaskProgressValue } from '../domain/task-values.js';
 import type { BackoffPolicy } from '../domain/backoff.js';
+import type { ThroughputSnapshot } from '../domain/throughput-tally.js';
 import type pg from 'pg';
 import { createPool, PREPARED_MARK, type PoolOptions } from '../pg/pg-pool.js';
 import { SchemaScopedPostgresDialect } from './schema-introspector.js';
@@ -147,6 +148,8 @@ export interface WorkersTable {
   startedAt: Timestamp;
   lastHeartbeatAt: Timestamp;
   stoppedAt: NullableTimestamp;
+  /** Its recent attempts per queue (`ThroughputSnapshot`), as of its last heartbeat. */
+  throughput: JsonColumn<ThroughputSnapshot | null>;
 }
 
 export interface ServedQueue {

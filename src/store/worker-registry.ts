@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import type { ThroughputSnapshot } from '../domain/throughput-tally.js';
 import type { Db, ServedQueue } from './database.js';
 
 /**
@@ -11,6 +12,8 @@ export type WorkerState = 'ALIVE' | 'LOST' | 'STOPPED';
 
 export interface WorkerRecord extends WorkerRegistration {
   readonly running: number;
+  /** Its recent attempts per queue, as of its last heartbeat (null before its first). */
+  readonly throughput: ThroughputSnapshot | null;
   readonly startedAt: Date;
   readonly lastHeartbeatAt: Date;
   readonly stoppedAt: Date | null;
@@ -38,10 +41,14 @@ export async function registerWorker(db: Db, worker: WorkerRegistration): Promis
  * The heartbeat: the worker's running count, on the database's clock, and back the queues that
  * are paused now, in one round trip.
  */
-export async function heartbeatWorker(db: Db, params: { readonly id: string; readonly running: number }): Promise<Set<string>> {
+export async function heartbeatWorker(
+  db: Db,
+  params: { readonly id: string; readonly running: number; readonly throughput: ThroughputSnapshot },
+): Promise<Set<string>> {
   const { rows } = await sql<{ queue: string }>`
     with beat as (
-      update workers set last_heartbeat_at = now(), running = ${params.running} where id = ${params.id}
+      update workers set last_heartbeat_at = now(), running = ${params.running}, throughput = ${JSON.stringify(params.throughput)}::jsonb
+      where id = ${params.id}
     )
     select queue from queue_controls where paused_at is not null`.execute(db);
   return new Set(rows.map((row) => row.queue));

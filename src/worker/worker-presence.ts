@@ -3,6 +3,7 @@ import { toError } from '../errors/index.js';
 import type { Db } from '../store/database.js';
 import { heartbeatWorker, markWorkerStopped, registerWorker, type WorkerRegistration } from '../store/worker-registry.js';
 import { every, type Loop } from './every.js';
+import { ThroughputTally } from '../domain/throughput-tally.js';
 
 export interface WorkerPresenceOptions {
   readonly db: Db;
@@ -21,6 +22,8 @@ export interface WorkerPresenceOptions {
  * than claim, a delivery of a paused queue; the claim's own check is what makes a pause exact.
  */
 export class WorkerPresence {
+  /** The worker's attempts per queue, written with each heartbeat. */
+  readonly tally = new ThroughputTally();
   #paused = new Set<string>();
   #loop: Loop | undefined;
 
@@ -45,7 +48,11 @@ export class WorkerPresence {
   }
 
   private async beat(): Promise<void> {
-    const paused = await heartbeatWorker(this.options.db, { id: this.options.registration.id, running: this.options.running() });
+    const paused = await heartbeatWorker(this.options.db, {
+      id: this.options.registration.id,
+      running: this.options.running(),
+      throughput: this.tally.snapshot(),
+    });
     const served = new Set(this.options.registration.queues.map((queue) => queue.name));
     const resumed = [...this.#paused].filter((queue) => !paused.has(queue) && served.has(queue));
     const newlyPaused = [...paused].filter((queue) => !this.#paused.has(queue) && served.has(queue));

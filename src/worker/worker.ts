@@ -307,16 +307,23 @@ export class Worker {
     }
   }
 
-  /** Counts an attempt's start (and how long its task waited since due); the function returned counts its end. */
+  /** Counts an attempt's start (and how long its task waited since due) in the metrics and the queue's tally; the function returned counts its end. */
   private countStart(task: TaskRecord): (outcome: 'succeeded' | 'failed' | 'aborted' | 'handed_back') => void {
+    const tally = this.presence?.tally;
+    tally?.count(task.queue, 'started');
+    const counted = (outcome: 'succeeded' | 'failed' | 'aborted' | 'handed_back'): void => {
+      tally?.count(task.queue, 'finished');
+      if (outcome === 'failed') tally?.count(task.queue, 'failed');
+    };
     const metrics = this.options.metrics;
-    if (!metrics) return () => {};
+    if (!metrics) return counted;
     const labels = { queue: task.queue, type: task.type };
     metrics.attemptsStarted.inc(labels);
     const startedAt = task.startedAt ?? new Date();
     metrics.pickupLatency.observe({ queue: task.queue }, Math.max(0, startedAt.getTime() - task.runAt.getTime()) / 1000);
     const started = performance.now();
     return (outcome) => {
+      counted(outcome);
       metrics.attemptsEnded.inc({ ...labels, outcome });
       metrics.attemptDuration.observe({ ...labels, outcome }, (performance.now() - started) / 1000);
     };

@@ -95,6 +95,21 @@ describe.each(ADAPTERS)('pausing a queue on $adapter', ({ adapter, env, secondWo
 });
 
 describe('queues and their controls', () => {
+  it("show the attempts started, finished and failed in the last minute and hour, from the workers' heartbeats", async () => {
+    const app = await startTestApp({ env: { QUEUE_ADAPTER: 'postgres' } });
+    apps.push(app);
+    const job = await submitOrThrow(app.url, {
+      name: 'counted',
+      tasks: [...Array.from({ length: 10 }, (_, n) => ({ type: 'demo.echo', payload: n })), { type: 'demo.fail', payload: { times: 1 } }],
+    });
+    await waitForTasks(app.url, job.taskIds, 'SUCCEEDED', 10_000);
+    // Eleven tasks, one of them failing once: twelve attempts, one failed.
+    const expected = { started: 12, finished: 12, failed: 1 };
+    await expect
+      .poll(async () => (await execute(app.url, Queues, {})).queues.find((queue) => queue.name === 'default'), { timeout: 5_000 })
+      .toMatchObject({ lastMinute: expected, lastHour: expected });
+  });
+
   it('flags a queue with waiting tasks that no live worker serves, and refuses a bad name', async () => {
     const app = await startTestApp({ env: { QUEUE_ADAPTER: 'postgres' }, tasks: [nap] });
     apps.push(app);

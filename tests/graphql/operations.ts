@@ -422,6 +422,16 @@ export const Queues = graphql(`
       scheduled
       running
       parked
+      lastMinute {
+        started
+        finished
+        failed
+      }
+      lastHour {
+        started
+        finished
+        failed
+      }
       rateLimit {
         maxStarts
         intervalMs
