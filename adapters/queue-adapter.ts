@@ -71,8 +71,16 @@ export interface Postponement {
 /** What `handle` resolves with: nothing (acknowledge the delivery) or a postponement. */
 export type HandleOutcome = Postponement | void;
 
-/** When a settled `handle`'s delivery is to come again, if it was postponed (a rejected handle is acknowledged). */
-export function postponedUntil(outcome: HandleOutcome): Date | undefined {
+/**
+ * Runs a delivery's `handle` on a microtask (never inside the adapter's own call) and settles with
+ * when the delivery is to come again: undefined, to acknowledge it, whatever the outcome
+ * (failures and retries are the store's business), unless `handle` postponed it.
+ */
+export function settleHandle(handle: () => Promise<HandleOutcome>): Promise<Date | undefined> {
+  return Promise.resolve().then(handle).then(postponedUntil, () => undefined);
+}
+
+function postponedUntil(outcome: HandleOutcome): Date | undefined {
   if (!outcome) return undefined;
   const until = outcome.postponeUntil;
   return until instanceof Date && !Number.isNaN(until.getTime()) ? until : undefined;

@@ -1,4 +1,4 @@
-import { postponedUntil, type ConsumeBasics, type Consumer, type Delivery, type HandleOutcome } from '../queue-adapter.js';
+import { settleHandle, type ConsumeBasics, type Consumer, type Delivery, type HandleOutcome } from '../queue-adapter.js';
 
 export interface ConsumerHooks {
   /** The delivery's `handle` settled: acknowledge it (or hold it until `postponeUntil`) and hand out more. */
@@ -36,13 +36,7 @@ export class MemoryConsumer implements Consumer {
   /** Takes a slot now; `handle` runs on a microtask so it never runs inside the adapter's call. */
   start(delivery: Delivery): void {
     this.#inFlight += 1;
-    void Promise.resolve(delivery)
-      .then((taken) => this.#handle(taken))
-      .then(postponedUntil, () => {
-        // Acknowledged whatever the outcome: failures and retries are the store's business.
-        return undefined;
-      })
-      .then((until) => this.#settled(delivery, until));
+    void settleHandle(() => this.#handle(delivery)).then((until) => this.#settled(delivery, until));
   }
 
   stop(): Promise<void> {

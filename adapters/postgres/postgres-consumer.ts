@@ -1,5 +1,5 @@
 import type { ClaimCompanion, ConsumeParams, Consumer, Delivery, HandleOutcome } from '../queue-adapter.js';
-import { deliveryId, postponedUntil } from '../queue-adapter.js';
+import { deliveryId, settleHandle } from '../queue-adapter.js';
 import type { ClaimedDelivery } from './sql/claim-deliveries.js';
 
 /** What a consumer needs from its adapter: the SQL, the clock of its polls, and error reports. */
@@ -162,21 +162,15 @@ export class PostgresConsumer<T> implements ConsumerHandle {
   #start({ delivery, claimed }: ClaimedDelivery<T>): void {
     const id = deliveryId(delivery);
     this.#inFlight.set(id, delivery);
-    void Promise.resolve()
-      .then(() => this.#handle(delivery, claimed))
-      .then(postponedUntil, () => {
-        // Acknowledged whatever the outcome: failures and retries are the store's business.
-        return undefined;
-      })
-      .then((until) => {
-        this.#inFlight.delete(id);
-        if (!this.#dead) {
-          if (until === undefined) this.#port.acknowledge(this.#id, delivery);
-          else this.#postpone(delivery, until);
-        }
-        if (this.#inFlight.size === 0) this.#resolveDrained?.();
-        this.wake();
-      });
+    void settleHandle(() => this.#handle(delivery, claimed)).then((until) => {
+      this.#inFlight.delete(id);
+      if (!this.#dead) {
+        if (until === undefined) this.#port.acknowledge(this.#id, delivery);
+        else this.#postpone(delivery, until);
+      }
+      if (this.#inFlight.size === 0) this.#resolveDrained?.();
+      this.wake();
+    });
   }
 
   /** Writes the postponement; a failed write leaves the row locked until its lock runs out, and it comes again. */

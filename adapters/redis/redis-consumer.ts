@@ -1,5 +1,5 @@
 import { toError } from '../../src/errors/to-error.js';
-import { postponedUntil, type ConsumeBasics, type Consumer, type Delivery, type HandleOutcome } from '../queue-adapter.js';
+import { settleHandle, type ConsumeBasics, type Consumer, type Delivery, type HandleOutcome } from '../queue-adapter.js';
 import { BandWorker } from './band-worker.js';
 import type { BeeQueueBasics, BeeQueueJob } from './bee-queues.js';
 import { fromJobData } from './delivery-job-data.js';
@@ -133,17 +133,11 @@ export class RedisConsumer implements Consumer {
       throw new GiveBack();
     }
     try {
-      const handled = Promise.resolve(delivery)
-        .then((taken) => this.#handle(taken))
-        .then(postponedUntil, () => {
-          // Acknowledged whatever the outcome: failures and retries are the store's business.
-          return undefined;
-        })
-        .then(async (until) => {
-          if (until === undefined || this.#hasCrashed) return;
-          // A copy that was not saved: the store still holds the task, and its reconciler enqueues it again.
-          await this.#options.postpone(delivery, until).catch((error: unknown) => this.#options.report(toError(error)));
-        });
+      const handled = settleHandle(() => this.#handle(delivery)).then(async (until) => {
+        if (until === undefined || this.#hasCrashed) return;
+        // A copy that was not saved: the store still holds the task, and its reconciler enqueues it again.
+        await this.#options.postpone(delivery, until).catch((error: unknown) => this.#options.report(toError(error)));
+      });
       await Promise.race([handled, this.#crashSignal]);
     } finally {
       slot.release();

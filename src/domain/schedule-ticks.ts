@@ -9,7 +9,7 @@
  * keeps, so a schedule of every second that was away for a month costs no more than one away a minute.
  */
 
-export type MissedTicksPolicy = 'SKIP' | 'RUN_ONCE' | 'RUN_ALL';
+export type MissedTicks = 'SKIP' | 'RUN_ONCE' | 'RUN_ALL';
 
 export interface TickPlan {
   /** The ticks to submit, oldest first. */
@@ -32,7 +32,7 @@ export function planTicks(params: {
   /** The schedule's next tick to submit (due when at or before `now`). */
   readonly nextRunAt: Date;
   readonly now: Date;
-  readonly missed: MissedTicksPolicy;
+  readonly missed: MissedTicks;
   readonly missedLimit: number;
   readonly onTimeMs: number;
   readonly clock: TickClock;

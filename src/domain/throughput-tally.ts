@@ -24,7 +24,7 @@ const MINUTE = 60_000;
 const KEEP_TEN_SECONDS_MS = 2 * MINUTE;
 const KEEP_MINUTES_MS = 61 * MINUTE;
 
-type Buckets = Map<string, Map<number, { started: number; finished: number; failed: number }>>;
+type Buckets = Map<string, Map<number, { -readonly [K in keyof AttemptCounts]: number }>>;
 
 export class ThroughputTally {
   readonly #tenSeconds: Buckets = new Map();

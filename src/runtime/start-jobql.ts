@@ -111,7 +111,8 @@ export async function startJobQl(options: JobQlOptions): Promise<JobQl> {
       watchResyncMs: config.SUBSCRIPTION_RESYNC_MS,
     });
 
-    const schedules = new ScheduleService({ db, jobs: service, logger, missedAfterMs: config.SCHEDULE_MISSED_AFTER_MS });
+    // On the callers' pool, as the job service whose submissions it makes.
+    const schedules = new ScheduleService({ db: requestsDb, jobs: service, logger, missedAfterMs: config.SCHEDULE_MISSED_AFTER_MS });
     for (const { tenant, ...definition } of options.schedules ?? []) {
       await schedules.upsert({ tenant: tenant ?? DEFAULT_TENANT }, definition, 'CODE');
     }
@@ -181,7 +182,7 @@ export async function startJobQl(options: JobQlOptions): Promise<JobQl> {
         health,
         service,
         operations: new OperationsService(requestsDb),
-        schedules: new ScheduleService({ db: requestsDb, jobs: service, logger, missedAfterMs: config.SCHEDULE_MISSED_AFTER_MS }),
+        schedules,
         access: accessService(),
         logger,
         introspection: config.GRAPHQL_INTROSPECTION,

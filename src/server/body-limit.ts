@@ -24,8 +24,8 @@ export function withBodyLimit(maxBytes: number, handler: RequestListener): Reque
 const LINGER_MS = 2_000;
 
 function refuse(response: ServerResponse, status: number, code: string, message: string): void {
+  // The connection closes after the answer; the unread body is dropped as it arrives (lingerOnClose).
   lingerOnClose(response);
-  // The unread body is not read as a body: the connection closes after the answer.
   answerJson(response, status, { errors: [{ message, extensions: { code } }] }, { connection: 'close' });
 }
 

@@ -1,5 +1,5 @@
 import type { RequestListener, Server } from 'node:http';
-import { createGraphQLError, createYoga, type YogaInitialContext } from 'graphql-yoga';
+import { createGraphQLError, createYoga, isAsyncIterable, type YogaInitialContext } from 'graphql-yoga';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import { useServer } from 'graphql-ws/use/ws';
@@ -26,10 +26,6 @@ import type { PersistedOperations } from './persisted-operations.js';
 import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
 import type { ProcessMetrics } from '../metrics/process-metrics.js';
 import { inRequest, iteratedInRequest, requestIdFor } from './request-log-context.js';
-
-function isAsyncIterator(value: unknown): value is AsyncIterableIterator<unknown> {
-  return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
-}
 
 export interface GraphqlServerOptions {
   readonly service: JobService;
@@ -204,7 +200,7 @@ export function buildGraphqlServer(options: GraphqlServerOptions): GraphqlServer
       subscribe: async (args) => {
         const root = args.rootValue as EnvelopedRoot;
         const result = await inRequest(root.requestId, () => root.subscribe(args));
-        return (isAsyncIterator(result) ? iteratedInRequest(root.requestId, result) : result) as never;
+        return (isAsyncIterable(result) ? iteratedInRequest(root.requestId, result) : result) as never;
       },
       onSubscribe: async (ctx, id, params) => {
         // Each operation counts as a request of the connection's caller.

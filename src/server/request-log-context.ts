@@ -21,8 +21,9 @@ export function requestLogFields(): { readonly requestId?: string } {
   return current.getStore() ?? {};
 }
 
-/** The iterator, each of its steps run as part of request `requestId` (a subscription's events, resolved as they come). */
-export function iteratedInRequest<T>(requestId: string, iterator: AsyncIterableIterator<T>): AsyncIterableIterator<T> {
+/** The iterable, each of its steps run as part of request `requestId` (a subscription's events, resolved as they come). */
+export function iteratedInRequest<T>(requestId: string, iterable: AsyncIterable<T>): AsyncIterableIterator<T> {
+  const iterator = iterable[Symbol.asyncIterator]();
   const wrapped: AsyncIterableIterator<T> = {
     next: (...args) => inRequest(requestId, () => iterator.next(...args)),
     return: (value) => inRequest(requestId, () => iterator.return?.(value) ?? Promise.resolve({ done: true as const, value })),

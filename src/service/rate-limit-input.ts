@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ValidationError } from '../errors/index.js';
+import { ValidationError, type FieldIssue } from '../errors/index.js';
 import type { RateLimitScope } from '../store/database.js';
 import { queueNameSchema } from './queue-name.js';
 import { unstorableIssues } from './storable-values.js';
@@ -30,20 +30,24 @@ const boundsSchema = z.object({
   intervalMs: z.number().int().min(RATE_LIMIT_BOUNDS.minIntervalMs).max(RATE_LIMIT_BOUNDS.maxIntervalMs),
 });
 
+/** What is wrong with the key's name: it must be storable and follow the rules of its scope's names. */
+function nameIssues(key: RateLimitKey): FieldIssue[] {
+  const unstorable = unstorableIssues({ name: key.name });
+  if (unstorable.length > 0) return unstorable;
+  const parsed = nameOf(key.scope).safeParse(key.name);
+  return parsed.success ? [] : [{ path: 'name', message: parsed.error.issues[0]?.message ?? 'not a name' }];
+}
+
 /** The key, checked: its name follows the rules of its scope's names. */
 export function checkedRateLimitKey(key: RateLimitKey): RateLimitKey {
-  const unstorable = unstorableIssues({ name: key.name });
-  if (unstorable.length > 0) throw new ValidationError(unstorable);
-  const parsed = nameOf(key.scope).safeParse(key.name);
-  if (!parsed.success) throw ValidationError.field('name', parsed.error.issues[0]?.message ?? 'not a name');
-  return { scope: key.scope, name: parsed.data };
+  const issues = nameIssues(key);
+  if (issues.length > 0) throw new ValidationError(issues);
+  return { scope: key.scope, name: key.name };
 }
 
 /** The limit, checked; a ValidationError naming every field out of bounds. */
 export function checkedRateLimitInput(input: RateLimitInput): RateLimitInput {
-  const issues = unstorableIssues({ name: input.name });
-  const name = nameOf(input.scope).safeParse(input.name);
-  if (!name.success && issues.length === 0) issues.push({ path: 'name', message: name.error.issues[0]?.message ?? 'not a name' });
+  const issues = nameIssues(input);
   const bounds = boundsSchema.safeParse({ maxStarts: input.maxStarts, intervalMs: input.intervalMs });
   if (!bounds.success) issues.push(...bounds.error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message })));
   if (issues.length > 0) throw new ValidationError(issues);

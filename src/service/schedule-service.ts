@@ -97,7 +97,7 @@ export class ScheduleService {
       name: input.name,
       cron: input.cron,
       timeZone,
-      job: withoutUndefined(job),
+      job,
       missedTicks: input.missedTicks ?? 'SKIP',
       missedLimit,
       source,
@@ -183,9 +183,4 @@ function checkedName(name: string): string {
 function found(schedule: ScheduleRecord | undefined, name: string): ScheduleRecord {
   if (!schedule) throw new NotFoundError('Schedule', name);
   return schedule;
-}
-
-/** The job as it is stored: JSON has no undefined. */
-function withoutUndefined(job: object): Record<string, unknown> {
-  return JSON.parse(JSON.stringify(job)) as Record<string, unknown>;
 }

@@ -4,6 +4,7 @@ import type { EventType, JobEventData } from '../domain/job-event.js';
 import type { TaskErrorValue, TaskProgressValue } from '../domain/task-values.js';
 import type { BackoffPolicy } from '../domain/backoff.js';
 import type { ThroughputSnapshot } from '../domain/throughput-tally.js';
+import type { MissedTicks } from '../domain/schedule-ticks.js';
 import type pg from 'pg';
 import { createPool, PREPARED_MARK, type PoolOptions } from '../pg/pg-pool.js';
 import { SchemaScopedPostgresDialect } from './schema-introspector.js';
@@ -182,7 +183,7 @@ export interface RateLimitsTable {
   updatedAt: Generated<Date>;
 }
 
-export type MissedTicks = 'SKIP' | 'RUN_ONCE' | 'RUN_ALL';
+export type { MissedTicks };
 export type ScheduleSource = 'CODE' | 'API';
 
 /** A tenant's cron schedule (see src/service/schedule-service.ts). */

@@ -50,6 +50,29 @@ const WAKE_INTERVAL_MS = 200;
  */
 export async function startRecoveryLoops(options: RecoveryOptions): Promise<RecoveryLoops> {
   await reconcileQueued(options);
+  let stopped = false;
+  // One wake at a time, the tick's or an ended attempt's; a call during one asks for another after it.
+  let waking: Promise<void> | undefined;
+  let wakeAgain = false;
+  const wakeLogged = (): void => {
+    wake().catch((error: unknown) => options.logger.warn({ err: toError(error) }, 'waking parked tasks failed; the next tick retries'));
+  };
+  const wake = (): Promise<void> => {
+    if (waking) {
+      wakeAgain = true;
+      return waking;
+    }
+    waking = wakeParked(options)
+      .then(() => undefined)
+      .finally(() => {
+        waking = undefined;
+        if (wakeAgain && !stopped) {
+          wakeAgain = false;
+          wakeLogged();
+        }
+      });
+    return waking;
+  };
   const loops = [
     every(options.reaperIntervalMs, () => reapExpiredLeases(options), 'lease reaper', options.logger),
     every(
@@ -65,7 +88,7 @@ export async function startRecoveryLoops(options: RecoveryOptions): Promise<Reco
       'reconciler',
       options.logger,
     ),
-    every(WAKE_INTERVAL_MS, () => wakeParked(options), 'concurrency-key waker', options.logger),
+    every(WAKE_INTERVAL_MS, wake, 'concurrency-key waker', options.logger),
   ];
   let pending: Promise<unknown> = Promise.resolve();
   const reconcileNow = (queues: readonly string[], why: string): void => {
@@ -77,36 +100,18 @@ export async function startRecoveryLoops(options: RecoveryOptions): Promise<Reco
     options.logger.warn('the queue adapter lost deliveries: enqueueing every waiting task again');
     reconcileNow(options.queues, 'after a loss');
   });
-  let stopped = false;
-  // One wake at a time; a call during one asks for another after it.
-  let waking: Promise<void> | undefined;
-  let wakeAgain = false;
-  const wakeNow = (): void => {
-    if (stopped) return;
-    if (waking) {
-      wakeAgain = true;
-      return;
-    }
-    waking = wakeParked(options)
-      .then(() => undefined, (error: unknown) => options.logger.warn({ err: toError(error) }, 'waking parked tasks failed; the next tick retries'))
-      .finally(() => {
-        waking = undefined;
-        if (wakeAgain) {
-          wakeAgain = false;
-          wakeNow();
-        }
-      });
-  };
   return {
     reconcile(queues) {
       if (!stopped) reconcileNow(queues, 'after a resume');
     },
-    wakeParked: wakeNow,
+    wakeParked() {
+      if (!stopped) wakeLogged();
+    },
     async stop() {
       stopped = true;
       unsubscribe();
       await Promise.all(loops.map((loop) => loop.stop()));
-      await Promise.all([pending, waking]);
+      await Promise.all([pending, waking?.catch(() => {})]);
     },
   };
 }

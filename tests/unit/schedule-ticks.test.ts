@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planTicks, type MissedTicksPolicy } from '../../src/domain/schedule-ticks.js';
+import { planTicks, type MissedTicks } from '../../src/domain/schedule-ticks.js';
 
 /** Ticks every second, on the second. */
 const everySecond = {
@@ -9,7 +9,7 @@ const everySecond = {
 const at = (seconds: number): Date => new Date(Date.UTC(2026, 0, 1, 0, 0, seconds));
 const seconds = (dates: readonly Date[]): number[] => dates.map((date) => date.getUTCSeconds());
 
-function plan(missed: MissedTicksPolicy, nextRunAt: number, now: number, missedLimit = 10) {
+function plan(missed: MissedTicks, nextRunAt: number, now: number, missedLimit = 10) {
   return planTicks({ nextRunAt: at(nextRunAt), now: new Date(at(now).getTime() + 300), missed, missedLimit, onTimeMs: 2_000, clock: everySecond });
 }
 
